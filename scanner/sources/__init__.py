@@ -1,0 +1,1 @@
+"""Inputs: CloudFormation, Terraform and live accounts, each turned into the one inventory."""

@@ -1,0 +1,252 @@
+"""Terraform source: HCL modules (one scope per folder) and `terraform show -json` plans.
+
+HCL files of one folder form a module: variables and locals are shared between them,
+and each `resource`/`data` block becomes a `TfResource` that the adapters of each rule
+family turn into facts. A plan's planned values (root and child modules) are mapped
+back to their addresses; values known only after apply stay unresolved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import PurePosixPath
+
+from costbreaker.inventory import InlineSkip, InputError, Inventory, Location, Value
+from costbreaker.sources.files import SourceFile
+from costbreaker.sources.terraform import scaling  # noqa: F401  (registers adapters)
+from costbreaker.sources.terraform.hcl import (
+    Block,
+    Evaluator,
+    HclSyntaxError,
+    Scope,
+    parse,
+    to_value,
+)
+from costbreaker.sources.terraform.model import HclNode, PlanNode, TfResource
+from costbreaker.sources.terraform.registry import ADAPTERS
+
+__all__ = ["load_modules", "load_plan", "TfResource"]
+
+_SKIP = re.compile(
+    r"(?:#|//|/\*)\s*costbreaker:skip=(?P<rules>[A-Za-z0-9*,]+)"
+    r"(?:\s+expires=(?P<expires>\d{4}-\d{2}-\d{2}))?\s*(?P<reason>.*?)\s*(?:\*/)?\s*$"
+)
+
+
+def load_modules(sources: list[SourceFile], inventory: Inventory) -> None:
+    """Parse .tf files, grouped by folder into modules, and add their facts."""
+    by_dir: dict[str, list[SourceFile]] = defaultdict(list)
+    for source in sources:
+        by_dir[str(PurePosixPath(source.display).parent)].append(source)
+    for directory in sorted(by_dir):
+        _load_module(directory, by_dir[directory], inventory)
+
+
+def _load_module(directory: str, sources: list[SourceFile], inventory: Inventory) -> None:
+    scope = Scope()
+    parsed: list[tuple[SourceFile, list[Block]]] = []
+    for source in sources:
+        try:
+            blocks = parse(source.text, source.display)
+        except HclSyntaxError as exc:
+            inventory.errors.append(InputError(source.display, str(exc), exc.line, exc.column))
+            continue
+        except Exception as exc:  # the parser may fail in ways it does not document
+            inventory.errors.append(
+                InputError(source.display, f"cannot parse HCL: {type(exc).__name__}: {exc}")
+            )
+            continue
+        inventory.files_scanned.append(source.display)
+        parsed.append((source, blocks))
+        for block in blocks:
+            if block.type == "variable" and block.labels:
+                scope.variables[block.labels[0]] = block
+            elif block.type == "locals":
+                scope.locals.update(block.attrs)
+    evaluator = Evaluator(scope)
+    for source, blocks in parsed:
+        lines = source.text.splitlines()
+        for block in blocks:
+            if block.type not in ("resource", "data") or len(block.labels) < 2:
+                continue
+            rtype, name = block.labels[0], block.labels[1]
+            address = f"{rtype}.{name}" if block.type == "resource" else f"data.{rtype}.{name}"
+            key = rtype if block.type == "resource" else f"data.{rtype}"
+            handlers = ADAPTERS.get(key)
+            skips, problems = _comment_skips(lines, block, source.display, address)
+            for line, problem in problems:
+                inventory.errors.append(InputError(source.display, problem, line))
+            if not handlers:
+                continue
+            node = HclNode(block, evaluator, address)
+            count = Value.absent()
+            for meta in ("count", "for_each"):
+                if meta in block.attrs:
+                    count = to_value(evaluator.evaluate(block.attrs[meta].expr), node.where(meta))
+            resource = TfResource(
+                address=address,
+                type=rtype,
+                mode="managed" if block.type == "resource" else "data",
+                location=Location(source.display, block.line, block.column, address),
+                scope=directory,
+                source="terraform",
+                node=node,
+                skips=skips,
+                count=count,
+            )
+            _run(handlers, resource, inventory, source.display, block.line)
+
+
+def _run(handlers, resource: TfResource, inventory: Inventory, file: str, line: int) -> None:
+    for handler in handlers:
+        try:
+            inventory.extend(list(handler(resource)))
+        except Exception as exc:  # one odd resource must not stop the scan
+            inventory.errors.append(
+                InputError(
+                    file,
+                    f"resource {resource.address} could not be analysed: "
+                    f"{type(exc).__name__}: {exc}",
+                    line,
+                )
+            )
+
+
+def _comment_skips(
+    lines: list[str], block: Block, file: str, address: str
+) -> tuple[tuple[InlineSkip, ...], list[tuple[int, str]]]:
+    """`# costbreaker:skip=CB101 [expires=YYYY-MM-DD] reason` inside the block or in
+    the comment lines directly above it."""
+    first = block.line - 1  # 0-based index of the block's first line
+    start = first
+    while start > 0 and lines[start - 1].lstrip().startswith(("#", "//", "/*", "*")):
+        start -= 1
+    skips: list[InlineSkip] = []
+    problems: list[tuple[int, str]] = []
+    for index in range(start, min(block.end_line, len(lines))):
+        text = lines[index]
+        if "costbreaker:skip" not in text:
+            continue
+        match = _SKIP.search(text)
+        if match is None:
+            problems.append(
+                (
+                    index + 1,
+                    f"{address}: cannot read the suppression comment; write "
+                    "'# costbreaker:skip=CB101 [expires=YYYY-MM-DD] reason'",
+                )
+            )
+            continue
+        where = Location(file, index + 1, text.find("costbreaker:skip") + 1, address)
+        for rule_id in match.group("rules").split(","):
+            if rule_id:
+                skips.append(
+                    InlineSkip(
+                        rule=rule_id.upper(),
+                        reason=match.group("reason"),
+                        expires=match.group("expires") or "",
+                        location=where,
+                    )
+                )
+    return tuple(skips), problems
+
+
+# ---- plans -----------------------------------------------------------------------------
+
+
+def load_plan(source: SourceFile, inventory: Inventory) -> None:
+    """Facts from a `terraform show -json` plan: planned values, root and child modules."""
+    try:
+        plan = json.loads(source.text)
+    except json.JSONDecodeError as exc:
+        inventory.errors.append(
+            InputError(source.display, f"not valid JSON: {exc.msg}", exc.lineno, exc.colno)
+        )
+        return
+    except RecursionError:
+        inventory.errors.append(InputError(source.display, "plan is nested too deeply"))
+        return
+    if not isinstance(plan, dict):
+        inventory.errors.append(InputError(source.display, "a plan must be a JSON object"))
+        return
+    inventory.files_scanned.append(source.display)
+    unknown_by_address: dict[str, dict] = {}
+    for change in plan.get("resource_changes") or []:
+        if isinstance(change, dict) and isinstance(change.get("change"), dict):
+            unknown = change["change"].get("after_unknown")
+            if isinstance(unknown, dict):
+                unknown_by_address[str(change.get("address"))] = unknown
+    references = _references(plan.get("configuration"))
+    root = (plan.get("planned_values") or {}).get("root_module") or {}
+    for resource in _walk_modules(root):
+        address = str(resource.get("address", ""))
+        rtype = str(resource.get("type", ""))
+        mode = str(resource.get("mode", "managed"))
+        key = rtype if mode == "managed" else f"data.{rtype}"
+        handlers = ADAPTERS.get(key)
+        if not handlers:
+            continue
+        line = _line_of(source.text, address)
+        location = Location(source.display, line, 0, address)
+        config_address = re.sub(r"\[[^\]]*\]", "", address)
+        node = PlanNode(
+            resource.get("values") or {},
+            unknown_by_address.get(address, {}),
+            references.get(config_address, {}),
+            location,
+        )
+        tf = TfResource(
+            address=address,
+            type=rtype,
+            mode=mode,
+            location=location,
+            scope=source.display,
+            source="terraform-plan",
+            node=node,
+        )
+        _run(handlers, tf, inventory, source.display, line)
+
+
+def _walk_modules(module: dict):
+    for resource in module.get("resources") or []:
+        if isinstance(resource, dict):
+            yield resource
+    for child in module.get("child_modules") or []:
+        if isinstance(child, dict):
+            yield from _walk_modules(child)
+
+
+def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
+    """address → attribute → references, from the plan's configuration section."""
+    found: dict[str, dict[str, list[str]]] = {}
+
+    def walk(module: object, prefix: str) -> None:
+        if not isinstance(module, dict):
+            return
+        for resource in module.get("resources") or []:
+            if not isinstance(resource, dict):
+                continue
+            address = prefix + str(resource.get("address", ""))
+            expressions = resource.get("expressions") or {}
+            found[address] = {
+                name: list(expr.get("references") or [])
+                for name, expr in expressions.items()
+                if isinstance(expr, dict)
+            }
+        for name, call in (module.get("module_calls") or {}).items():
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{prefix}module.{name}.")
+
+    if isinstance(configuration, dict):
+        walk(configuration.get("root_module"), "")
+    return found
+
+
+def _line_of(text: str, address: str) -> int:
+    """Line of the resource's entry in the plan file (1 for a one-line plan)."""
+    index = text.find(f'"address": "{address}"')
+    if index < 0:
+        index = text.find(f'"address":"{address}"')
+    return text.count("\n", 0, index) + 1 if index >= 0 else 1
