@@ -189,11 +189,11 @@ class Config:
         return self.data[name]
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merge_config(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "breaker":
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_config(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     if "breaker" in override:
@@ -256,4 +256,4 @@ def load_config(path: str | None = None, search_dir: Path | None = None) -> Conf
         if isinstance(entry, dict) and "expires" in entry and not isinstance(entry["expires"], str):
             entry["expires"] = str(entry["expires"])
     validate(data, shown)
-    return Config(_merge(DEFAULTS, data), shown)
+    return Config(merge_config(DEFAULTS, data), shown)

@@ -38,7 +38,13 @@ class Location:
 
     def __str__(self) -> str:
         if self.file:
-            return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+            if not self.line:
+                return self.file
+            return (
+                f"{self.file}:{self.line}:{self.column}"
+                if self.column
+                else f"{self.file}:{self.line}"
+            )
         parts = [p for p in (self.account, self.region, self.address) if p]
         return "/".join(parts)
 

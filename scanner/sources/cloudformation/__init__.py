@@ -6,7 +6,7 @@ rule family turns resources into facts.
 
 from __future__ import annotations
 
-from costbreaker.inventory import InputError, Inventory
+from costbreaker.inventory import InputError, Inventory, Notice
 from costbreaker.sources.cloudformation import scaling  # noqa: F401  (registers adapters)
 from costbreaker.sources.cloudformation.registry import ADAPTERS
 from costbreaker.sources.cloudformation.template import (
@@ -33,7 +33,7 @@ def decode(source: SourceFile) -> tuple[object | None, list[InputError]]:
     errors = [
         InputError(
             source.display,
-            _clean(match.message),
+            f"cannot parse the template: {_clean(match.message)}",
             line=int(getattr(match, "linenumber", 0) or 0),
             column=int(getattr(match, "columnnumber", 0) or 0),
         )
@@ -54,6 +54,16 @@ def load(source: SourceFile, inventory: Inventory) -> None:
     if errors:
         inventory.errors.extend(errors)
         return
+    if (
+        isinstance(tree, dict)
+        and "Resources" not in tree
+        and "AWSTemplateFormatVersion" not in tree
+    ):
+        # Mentions CloudFormation but is not a template (an event, a fragment, a manifest).
+        inventory.notices.append(
+            Notice(source.display, "not a CloudFormation template (no top-level Resources)")
+        )
+        return
     try:
         template = CfnTemplate(source.display, tree)
     except TemplateError as exc:
@@ -62,6 +72,17 @@ def load(source: SourceFile, inventory: Inventory) -> None:
     inventory.files_scanned.append(source.display)
     for key, logical_id, body in template.iter_resources():
         where = template.location(key, logical_id)
+        if isinstance(body, dict) and isinstance(body.get("Type"), dict):
+            # A pre-processor directive such as `!Rain::Module`: packaged before deploy.
+            directive = next(iter(body["Type"]), "a directive")
+            inventory.notices.append(
+                Notice(
+                    source.display,
+                    f"resource {logical_id} (line {where.line}): Type is {directive}, a "
+                    "pre-processor directive; scan the packaged template to cover it",
+                )
+            )
+            continue
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
             inventory.errors.append(
                 InputError(

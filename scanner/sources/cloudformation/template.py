@@ -286,7 +286,7 @@ def combine_branches(branches: list[Value], what: str, where: Location | None) -
         first = unknown[0]
         if first.is_absent:
             return Value.unresolved(f"one branch of {what} removes the value", where)
-        return Value.unresolved(f"a branch of {what} is {first.why}", where)
+        return Value.unresolved(f"in one branch of {what}, {first.why}", where)
     if all(b.kind == "literal" for b in branches) and len({repr(b.value) for b in branches}) == 1:
         return Value.literal(branches[0].value, where)
     choices: tuple = tuple(c for b in branches for c in (b.choices or (b.value,)))

@@ -76,7 +76,12 @@ def parse(text: str, file: str) -> list[Block]:
         line = getattr(exc, "line", 0) or 0
         column = getattr(exc, "column", 0) or 0
         found = getattr(exc, "token", None)
-        detail = f"unexpected {str(found)!r}" if found is not None else "unexpected input"
+        if found is None or str(found) == "$END":
+            detail = "unexpected end of file"
+        elif not str(found).strip():
+            detail = "unexpected end of line"
+        else:
+            detail = f"unexpected {str(found)!r}"
         raise HclSyntaxError(f"HCL syntax error: {detail}", line, column) from None
     except (LarkError, RecursionError, ValueError) as exc:
         raise HclSyntaxError(f"HCL syntax error: {type(exc).__name__}: {exc}") from None
@@ -291,7 +296,7 @@ class Evaluator:
         branches = [self.evaluate(parts[1], depth + 1), self.evaluate(parts[2], depth + 1)]
         for branch in branches:
             if isinstance(branch, Unknown):
-                return Unknown(f"a branch of a conditional is {branch.why}", branch.ref)
+                return Unknown(f"in one branch of a conditional, {branch.why}", branch.ref)
         numbers = [_number(b) for b in branches]
         if all(n is not None for n in numbers):
             choices = tuple(c for b in branches for c in _choices(b))
