@@ -1,0 +1,1 @@
+"""Runtime detector and breaker: a streaming library fed by EventBridge events."""
