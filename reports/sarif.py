@@ -123,6 +123,13 @@ def render(result: ScanResult, category: str = "costbreaker") -> str:
             "descriptor": {"id": "input-error"},
         }
         for error in result.errors
+    ] + [
+        {
+            "level": "note",
+            "message": {"text": f"{notice.file}: {notice.message}"},
+            "descriptor": {"id": "skipped-input"},
+        }
+        for notice in result.inventory.notices
     ]
     run = {
         "tool": {

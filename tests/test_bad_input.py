@@ -165,3 +165,13 @@ def test_soft_fail_exits_zero_even_with_errors(workdir: Path):
     proc = _cli("scan", ".", "--soft-fail", cwd=workdir)
     assert proc.returncode == 0
     assert "malformed.yaml" in proc.stdout
+
+
+def test_a_fifo_never_blocks_the_scan(workdir: Path):
+    os.mkfifo(workdir / "pipe.yaml")
+    result = run_scan(workdir, root=workdir)  # would hang forever if opened
+    assert not result.errors
+    named = run_scan(workdir / "pipe.yaml", root=workdir)
+    assert [(e.file, e.message) for e in named.errors] == [
+        ("pipe.yaml", "not a regular file; not scanned")
+    ]

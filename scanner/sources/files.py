@@ -20,8 +20,9 @@ CLOUDFORMATION = "cloudformation"
 TERRAFORM = "terraform"
 TERRAFORM_PLAN = "terraform-plan"
 
-# Extensions worth opening during a folder walk; a file named on the command line is
-# opened whatever its name.
+# Extensions worth opening during a folder walk (and files without one); a file named
+# on the command line is opened whatever its name. What is opened is then recognised
+# by content.
 CANDIDATE_SUFFIXES = {".json", ".yaml", ".yml", ".template", ".cfn", ".tf"}
 SKIPPED_DIRS = {".git", ".hg", ".svn", ".terraform", "node_modules", "__pycache__", ".venv"}
 
@@ -123,7 +124,17 @@ class FileWalker:
                 if entry.name not in SKIPPED_DIRS:
                     self._walk_dir(path)
                 continue
-            if Path(entry.name).suffix.lower() in CANDIDATE_SUFFIXES:
+            if entry.name.endswith(".tf.json"):
+                self.notices.append(
+                    Notice(
+                        display_path(path, self.root),
+                        "Terraform JSON syntax (.tf.json) is not supported; not scanned "
+                        "(scan a plan from 'terraform show -json' instead)",
+                    )
+                )
+                continue
+            suffix = Path(entry.name).suffix.lower()
+            if suffix in CANDIDATE_SUFFIXES or (not suffix and not entry.name.startswith(".")):
                 self._read(path, explicit=False)
 
     def _read(self, path: Path, explicit: bool) -> None:
@@ -133,7 +144,13 @@ class FileWalker:
             if real in self._seen_files:
                 return
             self._seen_files.add(real)
-            size = os.stat(path).st_size
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                # A FIFO or device would block or never end: never open one.
+                if explicit:
+                    self.errors.append(InputError(shown, "not a regular file; not scanned"))
+                return
+            size = st.st_size
             with open(path, "rb") as handle:
                 head = handle.read(256)
                 is_plan = bool(_PLAN_HEAD.match(head))
