@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from costbreaker.config import DEFAULTS, Config, merge_config
 from costbreaker.engine import ScanResult, scan
 

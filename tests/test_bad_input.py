@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import FIXTURES, run_scan
 
 GOOD = FIXTURES / "core" / "cfn" / "asg_bad.yaml"  # scans fine, yields findings

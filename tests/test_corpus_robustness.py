@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import CORPUS, requires_shared
 from costbreaker.engine import scan
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from conftest import FIXTURES, SARIF_SCHEMA, requires_shared
 
 CORE = FIXTURES / "core"
