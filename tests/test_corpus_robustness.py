@@ -68,3 +68,33 @@ def test_corpus_scan_from_the_command_line_prints_no_traceback(tmp_path: Path):
     assert proc.returncode == 2  # cfn-lint's bad fixtures are input errors
     assert "Traceback" not in proc.stderr and proc.stderr == ""
     assert (tmp_path / "corpus.sarif").stat().st_size > 0
+
+
+def test_cb101_cb102_on_the_aws_sample_templates(corpus_result):
+    """Every Auto Scaling group of the samples, judged: the ECS cluster templates take
+    MaxSize from a parameter without MaxValue (CB101); the scheduled-action sample
+    raises its group's MaxSize from 5 to 10 every morning (CB102). The other 14 groups
+    have literal maxima of 2 to 5 and yield nothing."""
+    found = sorted(
+        (
+            f.rule_id,
+            f.location.file.removeprefix("aws-cloudformation-templates/"),
+            f.resource,
+            f.location.line,
+        )
+        for f in corpus_result.findings
+        if f.rule_id in ("CB101", "CB102")
+        and f.location.file.startswith("aws-cloudformation-templates/")
+    )
+    assert found == [
+        ("CB101", "ECS/EC2LaunchType/clusters/private-vpc.json", "ECSAutoScalingGroup", 473),
+        ("CB101", "ECS/EC2LaunchType/clusters/private-vpc.yaml", "ECSAutoScalingGroup", 347),
+        ("CB101", "ECS/EC2LaunchType/clusters/public-vpc.json", "ECSAutoScalingGroup", 265),
+        ("CB101", "ECS/EC2LaunchType/clusters/public-vpc.yaml", "ECSAutoScalingGroup", 219),
+        ("CB101", "ECS/ECS_Schedule_Example.json", "ECSAutoScalingGroup", 372),
+        ("CB101", "ECS/ECS_Schedule_Example.yaml", "ECSAutoScalingGroup", 261),
+        ("CB102", "AutoScaling/AutoScalingScheduledAction.json", "ScheduledActionUp", 392),
+        ("CB102", "AutoScaling/AutoScalingScheduledAction.yaml", "ScheduledActionUp", 299),
+    ]
+    ecs = next(f for f in corpus_result.findings if f.resource == "ECSAutoScalingGroup")
+    assert "parameter MaxSize has no MaxValue or AllowedValues (default 6)" in ecs.message

@@ -48,16 +48,15 @@ def auto_scaling_group(res: CfnResource) -> Iterator[Resource]:
         if will_replace.kind == "literal" and str(will_replace.value).lower() == "true":
             # A replacing update builds a whole second group before deleting the
             # first: for its duration the stack runs up to twice the group's maximum.
-            max_size = res.value("MaxSize")
-            doubled = max_size.number()
+            # When the group's own maximum is unknown CB101 already says so; a second
+            # finding on the same unknown would add nothing.
+            group_max = res.value("MaxSize").number()
+            if group_max is None:
+                return
             where = res.template.location(
                 key_of(policy, "AutoScalingReplacingUpdate"), res.logical_id
             )
-            lifted = (
-                Value.bound(doubled * 2, "old and new group side by side", where)
-                if doubled is not None
-                else Value.unresolved(max_size.why, where)
-            )
+            lifted = Value.bound(group_max * 2, "old and new group side by side", where)
             yield CeilingLift(
                 **{**res.common(), "location": where},
                 group=res.logical_id,
