@@ -108,7 +108,7 @@ def rule(
 
 def all_rules() -> list[Rule]:
     """Every registered rule, sorted by id (importing the family modules once)."""
-    from costbreaker.rules import scaling  # noqa: F401
+    from costbreaker.rules import billing, breaker, scaling, scaling_lambda  # noqa: F401
 
     return [REGISTRY[key] for key in sorted(REGISTRY)]
 

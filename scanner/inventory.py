@@ -228,10 +228,30 @@ class Inventory:
 
 
 # ---- facts of the scaling family -------------------------------------------------
+#
+# Everything that can multiply instances, tasks or capacity units is a `Scaler`: its
+# `maximum()` is the ceiling CB101-CB104 check, and the worst-case burn rate (CB107) is
+# that maximum times the price of one unit. What one unit is differs per kind, so each
+# fact carries what is needed to price it (instance types, or the address of the launch
+# template, task definition or endpoint it uses); the rule links addresses within the
+# scope, so sources never need to know about prices.
 
 
 @dataclass(kw_only=True)
-class AutoScalingGroup(Resource):
+class Scaler(Resource):
+    """Common part of every fact whose capacity scales up to a maximum."""
+
+    # How many copies of the resource exist: Terraform `count`/`for_each` (literal 1
+    # when neither is set, and for every source that has no such thing).
+    copies: Value = field(default_factory=lambda: Value.literal(1))
+
+    def maximum(self) -> Value:
+        """The most units this resource can run at once (one copy)."""
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class AutoScalingGroup(Scaler):
     """An EC2 Auto Scaling group: the classic thing that scales with a loop's load."""
 
     max_size: Value
@@ -240,6 +260,12 @@ class AutoScalingGroup(Resource):
     # Instance types the group can launch (for burn rate); filled where they resolve.
     instance_types: list[Value] = field(default_factory=list)
     launch_template: str = ""  # address of a launch template/configuration in scope
+    # False when the tags are computed (a condition, a merge, a dynamic block), so a
+    # missing ceiling tag cannot be told from a tag we cannot see.
+    tags_known: bool = True
+
+    def maximum(self) -> Value:
+        return self.max_size
 
 
 @dataclass(kw_only=True)
@@ -250,3 +276,140 @@ class CeilingLift(Resource):
     group: str
     mechanism: str  # "scheduled action" | "warm pool" | "update policy"
     max_value: Value
+    # The configured ceiling the lifted value is held to, and what it counts: an
+    # Application Auto Scaling scheduled action lifts a target, not a group.
+    ceiling_key: str = "asg_max_size"
+    unit: str = "instances"
+
+
+@dataclass(kw_only=True)
+class LaunchTemplate(Resource):
+    """A launch template or launch configuration: the instance type it launches.
+
+    `instance_type` is absent when the template leaves it to the group or fleet, and
+    unresolved when the template selects types by attributes (InstanceRequirements).
+    """
+
+    instance_type: Value
+
+
+@dataclass(kw_only=True)
+class NodeGroup(Scaler):
+    """An EKS managed node group (`ScalingConfig` / `scaling_config`)."""
+
+    max_size: Value
+    min_size: Value = field(default_factory=Value.absent)
+    desired_size: Value = field(default_factory=Value.absent)
+    instance_types: list[Value] = field(default_factory=list)
+    launch_template: str = ""
+    capacity_type: Value = field(default_factory=Value.absent)  # ON_DEMAND | SPOT
+    tags_known: bool = True
+
+    def maximum(self) -> Value:
+        return self.max_size
+
+
+@dataclass(kw_only=True)
+class Fleet(Scaler):
+    """An EC2 Fleet or a Spot Fleet request, with its total target capacity.
+
+    Target capacity is counted in `unit_type` (units, vcpu or memory-mib). Each
+    instance type the fleet may launch is in `instance_types`, with its weighted
+    capacity in `weights` at the same index (None: weight 1, or the type's own vCPUs or
+    memory when the unit is vcpu or memory-mib). Launch templates the fleet uses without
+    overrides are in `launch_templates`.
+    """
+
+    fleet_kind: str  # "EC2 Fleet" | "Spot Fleet"
+    target_capacity: Value
+    unit_type: str = "units"
+    instance_types: list[Value] = field(default_factory=list)
+    weights: list[float | None] = field(default_factory=list)
+    launch_templates: list[str] = field(default_factory=list)
+
+    def maximum(self) -> Value:
+        return self.target_capacity
+
+    @property
+    def unit(self) -> str:
+        """What the target capacity counts, for messages."""
+        return {"vcpu": "vCPUs", "memory-mib": "MiB"}.get(self.unit_type, "capacity units")
+
+
+@dataclass(kw_only=True)
+class Instances(Scaler):
+    """EC2 instances declared directly: Terraform `aws_instance`, as many as its
+    `count`/`for_each` makes (`copies`), or one per planned instance in a plan."""
+
+    instance_type: Value
+    launch_template: str = ""
+    counted: str = ""  # "count" or "for_each" when one of them is set
+
+    def maximum(self) -> Value:
+        return Value.literal(1, self.location)
+
+
+@dataclass(kw_only=True)
+class ScalableTarget(Scaler):
+    """An Application Auto Scaling target: any `ServiceNamespace`, any dimension.
+
+    `refs` are the addresses of resources in scope that `ResourceId` names (the ECS
+    service, SageMaker endpoint, DynamoDB table, ...); `variant` is the SageMaker
+    variant name when it can be read from the ResourceId.
+    """
+
+    namespace: Value
+    dimension: Value
+    max_capacity: Value
+    min_capacity: Value = field(default_factory=Value.absent)
+    resource_id: Value = field(default_factory=Value.absent)
+    refs: tuple[str, ...] = ()
+    variant: str = ""
+
+    def maximum(self) -> Value:
+        return self.max_capacity
+
+
+@dataclass(kw_only=True)
+class EcsService(Resource):
+    """An ECS service: how its tasks are placed (Fargate or the cluster's instances)."""
+
+    task_definition: str  # address in scope, "" when not resolved
+    launch_type: Value = field(default_factory=Value.absent)
+    capacity_providers: list[Value] = field(default_factory=list)
+    desired_count: Value = field(default_factory=Value.absent)
+
+
+@dataclass(kw_only=True)
+class TaskDefinition(Resource):
+    """An ECS task definition: the task size that Fargate bills for."""
+
+    cpu: Value  # CPU units (1024 = 1 vCPU) or "1 vCPU"
+    memory: Value  # MiB or "2 GB"
+    compatibilities: tuple[str, ...] = ()  # RequiresCompatibilities, upper case
+    cpu_architecture: Value = field(default_factory=Value.absent)  # X86_64 | ARM64
+    os_family: Value = field(default_factory=Value.absent)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointVariant:
+    """One production variant of a SageMaker endpoint configuration."""
+
+    name: str
+    instance_type: Value
+    initial_count: Value
+    serverless: bool = False
+
+
+@dataclass(kw_only=True)
+class EndpointConfig(Resource):
+    """A SageMaker endpoint configuration and its production variants."""
+
+    variants: list[EndpointVariant] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Endpoint(Resource):
+    """A SageMaker endpoint; `endpoint_config` is the configuration's address in scope."""
+
+    endpoint_config: str = ""

@@ -96,5 +96,9 @@ def test_cb101_cb102_on_the_aws_sample_templates(corpus_result):
         ("CB102", "AutoScaling/AutoScalingScheduledAction.json", "ScheduledActionUp", 392),
         ("CB102", "AutoScaling/AutoScalingScheduledAction.yaml", "ScheduledActionUp", 299),
     ]
-    ecs = next(f for f in corpus_result.findings if f.resource == "ECSAutoScalingGroup")
+    ecs = next(
+        f
+        for f in corpus_result.findings
+        if f.rule_id == "CB101" and f.resource == "ECSAutoScalingGroup"
+    )
     assert "parameter MaxSize has no MaxValue or AllowedValues (default 6)" in ecs.message

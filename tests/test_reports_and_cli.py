@@ -23,6 +23,10 @@ COSTBREAKER = str(_BESIDE) if _BESIDE.exists() else shutil.which("costbreaker")
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     assert COSTBREAKER, "the costbreaker command is not installed"
+    if args[:1] == ("scan",) and "--rules" not in args:
+        # These tests pin the CB101/CB102 output of the core fixtures; the other rules
+        # (CB106 tags, CB107 burn rate, ...) have their own tests and fixtures.
+        args = (*args, "--rules", "CB101,CB102")
     return subprocess.run(
         [COSTBREAKER, *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )

@@ -7,7 +7,7 @@ rule family turns resources into facts.
 from __future__ import annotations
 
 from costbreaker.inventory import InputError, Inventory, Notice
-from costbreaker.sources.cloudformation import scaling  # noqa: F401  (registers adapters)
+from costbreaker.sources.cloudformation import guards, scaling  # noqa: F401  (registers adapters)
 from costbreaker.sources.cloudformation.registry import ADAPTERS
 from costbreaker.sources.cloudformation.template import (
     CfnResource,

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from costbreaker.inventory import InlineSkip, InputError, Inventory, Location, Value
 from costbreaker.sources.files import SourceFile
-from costbreaker.sources.terraform import scaling  # noqa: F401  (registers adapters)
+from costbreaker.sources.terraform import guards, scaling  # noqa: F401  (registers adapters)
 from costbreaker.sources.terraform.hcl import (
     Block,
     Evaluator,
@@ -65,6 +65,8 @@ def _load_module(directory: str, sources: list[SourceFile], inventory: Inventory
                 scope.variables[block.labels[0]] = block
             elif block.type == "locals":
                 scope.locals.update(block.attrs)
+            elif block.type == "provider":
+                scope.providers.append(block)
     evaluator = Evaluator(scope)
     for source, blocks in parsed:
         lines = source.text.splitlines()
@@ -231,9 +233,9 @@ def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
             address = prefix + str(resource.get("address", ""))
             expressions = resource.get("expressions") or {}
             found[address] = {
-                name: list(expr.get("references") or [])
+                name: _expression_references(expr)
                 for name, expr in expressions.items()
-                if isinstance(expr, dict)
+                if isinstance(expr, dict | list)
             }
         for name, call in (module.get("module_calls") or {}).items():
             if isinstance(call, dict):
@@ -242,6 +244,18 @@ def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
     if isinstance(configuration, dict):
         walk(configuration.get("root_module"), "")
     return found
+
+
+def _expression_references(expr: object) -> list[str]:
+    """An attribute's references; for a nested block (a list of bodies), every reference
+    inside it, in order."""
+    if isinstance(expr, dict):
+        if "references" in expr or "constant_value" in expr:
+            return list(expr.get("references") or [])
+        return [ref for inner in expr.values() for ref in _expression_references(inner)]
+    if isinstance(expr, list):
+        return [ref for inner in expr for ref in _expression_references(inner)]
+    return []
 
 
 def _line_of(text: str, address: str) -> int:

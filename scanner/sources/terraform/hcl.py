@@ -98,7 +98,7 @@ def _child(tree: Any, name: str) -> Any:
 
 def _label(node: Any) -> str:
     data = getattr(node, "data", None)
-    if data == "identifier":
+    if data in ("identifier", "keyword"):  # python-hcl2 parses `for_each` as a keyword
         return str(node.children[0])
     if data == "string":
         return "".join(
@@ -153,6 +153,7 @@ class Scope:
 
     variables: dict[str, Block] = field(default_factory=dict)
     locals: dict[str, Attr] = field(default_factory=dict)
+    providers: list[Block] = field(default_factory=list)  # `provider` blocks (regions)
     _bounds: dict[str, Any] = field(default_factory=dict)
 
     def variable(self, name: str) -> Any:
@@ -664,7 +665,7 @@ def _fmt(number: float) -> str:
 
 
 def _heredoc(token: str, trim: bool) -> str:
-    lines = token.split("\n")
+    lines = token.rstrip("\n").split("\n")  # the token ends after the delimiter line
     body = lines[1:-1] if len(lines) > 2 else []
     if trim:
         indents = [len(line) - len(line.lstrip()) for line in body if line.strip()]

@@ -1,0 +1,193 @@
+"""Benchmark of the runtime detector: events per second through ``observe`` on one core,
+and memory for 10,000 clusters.
+
+Why: the detector runs inside a Lambda fed by EventBridge; in a storm it sees every
+call of every agent. It must keep up on one core, and its state must fit in a Lambda's
+memory for every execution cluster of an organisation.
+
+Run:  python bench/bench_detector.py [--events 400000] [--clusters 10000] [--repeat 3]
+
+Workloads (events are built before timing; only ``observe`` is timed):
+
+- ``one cluster``: a busy cluster, 1,000 events/s of simulated time: inbound requests,
+  model and tool calls from 200 concurrent sessions, distinct signatures.
+- ``10,000 clusters``: the same mix spread over 10,000 clusters, so that every event
+  is a cluster lookup and windows roll constantly.
+- ``tool loop``: one session repeating the same tool call (the repetition path); the
+  cluster trips early and every later event takes the tripped path.
+
+Memory is measured with tracemalloc: the detector's allocations after every cluster
+has seen ten minutes of traffic, with a few sessions each (typical) and with its
+session table full (worst case, ``max_sessions_per_cluster`` sessions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+try:
+    from costbreaker.runtime.detector import Detector, DetectorConfig
+    from costbreaker.runtime.events import INBOUND, MODEL_CALL, TOOL_CALL, Event
+except ImportError:  # not installed: import from the source tree
+    import importlib
+
+    pkg = importlib.import_module("scanner.runtime")
+    sys.modules["costbreaker.runtime"] = pkg
+    from scanner.runtime.detector import Detector, DetectorConfig  # type: ignore[no-redef]
+    from scanner.runtime.events import (  # type: ignore[no-redef]
+        INBOUND,
+        MODEL_CALL,
+        TOOL_CALL,
+        Event,
+    )
+
+T0 = 1_741_000_000.0
+
+
+def _mix(rng: random.Random, n: int, clusters: list[str], rate: float, sessions: int) -> list[Event]:
+    """``n`` events at ``rate`` per simulated second, spread over ``clusters``."""
+    out = []
+    t = T0
+    step = 1.0 / rate
+    for i in range(n):
+        t += step
+        cluster = clusters[i % len(clusters)]
+        sid = f"s{rng.randrange(sessions)}"
+        r = rng.random()
+        if r < 0.15:
+            out.append(Event(INBOUND, cluster, t, session=sid))
+        elif r < 0.65:
+            out.append(
+                Event(
+                    MODEL_CALL,
+                    cluster,
+                    t,
+                    session=sid,
+                    signature=f"{rng.getrandbits(64):016x}",
+                    cost_usd=0.0001,
+                    tokens_in=2000,
+                    tokens_out=300,
+                )
+            )
+        else:
+            out.append(
+                Event(
+                    TOOL_CALL,
+                    cluster,
+                    t,
+                    session=sid,
+                    signature=f"{rng.getrandbits(64):016x}",
+                )
+            )
+    return out
+
+
+def _loop(n: int) -> list[Event]:
+    sig = "00000000deadbeef"
+    return [
+        Event(TOOL_CALL, "loop", T0 + i * 0.001, session="stuck", signature=sig, cost_usd=0.0)
+        for i in range(n)
+    ]
+
+
+def _rate(events: list[Event], repeat: int, config: DetectorConfig) -> tuple[float, float]:
+    """Best and median events per second over ``repeat`` fresh detectors."""
+    rates = []
+    for _ in range(repeat):
+        detector = Detector(config)
+        observe = detector.observe
+        gc.collect()
+        gc.disable()
+        start = time.perf_counter()
+        for ev in events:
+            observe(ev)
+        elapsed = time.perf_counter() - start
+        gc.enable()
+        rates.append(len(events) / elapsed)
+    return max(rates), statistics.median(rates)
+
+
+def _memory(clusters: int, sessions_each: int, config: DetectorConfig) -> float:
+    """Bytes allocated by a detector holding ``clusters`` clusters, per cluster."""
+    rng = random.Random(5)
+    names = [f"cluster-{i}" for i in range(clusters)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    detector = Detector(config)
+    # ten minutes of traffic per cluster, one event per cluster every 20 s
+    for minute in range(30):
+        t = T0 + minute * 20.0
+        for j, name in enumerate(names):
+            sid = f"s{(minute + j) % sessions_each}" if sessions_each else ""
+            kind = INBOUND if minute % 5 == 0 else MODEL_CALL
+            detector.observe(
+                Event(
+                    kind,
+                    name,
+                    t + j * 1e-4,
+                    session=sid,
+                    signature=f"{rng.getrandbits(64):016x}",
+                    cost_usd=0.001,
+                )
+            )
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del detector
+    return (after - before) / clusters
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=400_000)
+    parser.add_argument("--clusters", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    config = DetectorConfig()
+    rng = random.Random(1)
+    print(f"python {platform.python_version()} on {platform.machine()}, nproc {os.cpu_count()}")
+    print(f"events per run: {args.events:,}; best and median of {args.repeat} runs; one core\n")
+
+    one = _mix(rng, args.events, ["busy"], rate=1000.0, sessions=200)
+    best, med = _rate(one, args.repeat, config)
+    print(f"one cluster, 1,000 ev/s simulated:   {best:12,.0f} ev/s best  {med:12,.0f} median")
+    del one
+
+    names = [f"cluster-{i}" for i in range(args.clusters)]
+    many = _mix(rng, args.events, names, rate=2000.0, sessions=20)
+    best, med = _rate(many, args.repeat, config)
+    print(f"{args.clusters:,} clusters, round robin:   {best:12,.0f} ev/s best  {med:12,.0f} median")
+    del many
+
+    loop = _loop(args.events)
+    best, med = _rate(loop, args.repeat, config)
+    print(f"one session in a tool loop:        {best:12,.0f} ev/s best  {med:12,.0f} median")
+    del loop
+
+    typical = _memory(args.clusters, 3, config)
+    full = _memory(args.clusters, config.max_sessions_per_cluster, config)
+    print(
+        f"\nmemory, {args.clusters:,} clusters: {typical * args.clusters / 2**20:,.1f} MiB with 3 "
+        f"sessions each ({typical:,.0f} B/cluster); {full * args.clusters / 2**20:,.1f} MiB with "
+        f"{config.max_sessions_per_cluster} sessions each ({full:,.0f} B/cluster)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
