@@ -520,6 +520,13 @@ class GuardIndex:
     ) -> list[tuple[str, iam.Document]]:
         """(label, document) of every identity policy of a role or SAM function in scope."""
         address = principal.address
+        # A policy may name the role by its RoleName instead of referencing it.
+        name = principal.role_name.text() if isinstance(principal, Role) else None
+        names = {address, name} if name else {address}
+
+        def is_principal(ref: Ref) -> bool:
+            return ref.address == address or (not ref.address and ref.text in names)
+
         found: list[tuple[str, iam.Document]] = []
         seen: set[int] = set()
 
@@ -538,14 +545,14 @@ class GuardIndex:
                 add(f"AWS managed policy {name}", known_document(name) if name else None)
 
         for policy in self.of(Policy, scope):
-            if policy.policy_kind == "inline" and policy.owner == address:
+            if policy.policy_kind == "inline" and policy.owner in names:
                 add(f"inline policy {policy.name or address}", self.document(policy))
             elif policy.policy_kind in ("managed", "inline") and any(
-                r.address == address for r in policy.attached_to
+                is_principal(r) for r in policy.attached_to
             ):
                 add(f"policy {policy.address}", self.document(policy))
         for attachment in self.of(PolicyAttachment, scope):
-            if any(r.address == address for r in attachment.principals):
+            if any(is_principal(r) for r in attachment.principals):
                 add_ref(attachment.policy)
         managed: tuple[Ref, ...] = getattr(principal, "managed", ())
         for ref in managed:

@@ -72,33 +72,97 @@ KNOWN_MISTAKES: dict[str, str] = {
     ),
 }
 
-_ACTIONS: dict[str, frozenset[str]] | None = None
 
+class ActionData:
+    """cfn-lint's IAM action data, decoded one service at a time.
 
-def action_data() -> dict[str, frozenset[str]]:
-    """service prefix → its action names, all lower case (cfn-lint's data plus ALLOWLIST).
-
-    Loaded on first use only, so a scan without any policy never pays for the ~2 MB file.
+    The file is ~2 MB of JSON and a scan needs a handful of its ~450 services, so the top
+    level is indexed by position (it is pretty-printed: a top-level key is the only line
+    that starts with one space and a quote) and a service is decoded when first asked
+    for. A file in any other layout is decoded whole, as before.
     """
-    global _ACTIONS
-    if _ACTIONS is None:
-        from importlib import resources
 
-        text = (
-            resources.files("cfnlint.data.AdditionalSpecs")
-            .joinpath("Policies.json")
-            .read_text(encoding="utf-8")
-        )
-        raw = json.loads(text)
-        data: dict[str, set[str]] = {}
-        for service, spec in raw.items():
-            actions = spec.get("Actions") if isinstance(spec, dict) else None
-            data[service.lower()] = {a.lower() for a in (actions or {})}
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.decoder = json.JSONDecoder()
+        self.actions: dict[str, frozenset[str]] = {}
+        self.offsets = _top_level_offsets(text)
+        if not self.offsets:
+            for service, spec in json.loads(text).items():
+                self.actions[service.lower()] = _action_names(spec)
+            self.offsets = dict.fromkeys(self.actions, -1)
         for entry in ALLOWLIST:
-            service, name = entry.split(":", 1)
-            data.setdefault(service, set()).add(name)
-        _ACTIONS = {service: frozenset(names) for service, names in data.items()}
-    return _ACTIONS
+            self.offsets.setdefault(entry.split(":", 1)[0], -1)
+
+    def services(self) -> list[str]:
+        return list(self.offsets)
+
+    def has(self, service: str) -> bool:
+        return service in self.offsets
+
+    def names(self, service: str) -> frozenset[str]:
+        """The action names of a service (lower case), allowlisted ones included."""
+        found = self.actions.get(service)
+        if found is not None:
+            return found
+        offset = self.offsets.get(service)
+        names: set[str] = set()
+        if offset is not None and offset >= 0:
+            spec, _ = self.decoder.raw_decode(self.text, offset)
+            names = set(_action_names(spec))
+        names.update(e.split(":", 1)[1] for e in ALLOWLIST if e.split(":", 1)[0] == service)
+        self.actions[service] = frozenset(names)
+        return self.actions[service]
+
+
+def _top_level_offsets(text: str) -> dict[str, int]:
+    """service → position of its value, for the pretty-printed layout ('\n "ec2": {')."""
+    offsets: dict[str, int] = {}
+    position = text.find('\n "')
+    while position >= 0:
+        start = position + 3
+        end = text.find('"', start)
+        if end < 0:
+            break
+        if text.startswith(": {", end + 1):
+            offsets[text[start:end].lower()] = end + 3
+        position = text.find('\n "', end)
+    return offsets
+
+
+def _action_names(spec: Any) -> frozenset[str]:
+    actions = spec.get("Actions") if isinstance(spec, dict) else None
+    return frozenset(a.lower() for a in (actions or {}))
+
+
+_DATA: ActionData | None = None
+
+
+def action_data() -> ActionData:
+    """The IAM action data (cfn-lint's plus ALLOWLIST), read on first use only, so a scan
+    without any policy never reads the file."""
+    global _DATA
+    if _DATA is None:
+        _DATA = ActionData(_policies_text())
+    return _DATA
+
+
+def _policies_text() -> str:
+    """cfn-lint's Policies.json, found without importing cfn-lint (which takes a third of
+    a second, and a Terraform-only scan does not need it otherwise)."""
+    from importlib import resources, util
+    from pathlib import Path
+
+    spec = util.find_spec("cfnlint")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "data" / "AdditionalSpecs" / "Policies.json"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return (
+        resources.files("cfnlint.data.AdditionalSpecs")
+        .joinpath("Policies.json")
+        .read_text(encoding="utf-8")
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -127,18 +191,18 @@ def expand(pattern: str) -> frozenset[str]:
     data = action_data()
     text = pattern.strip().lower()
     if text == "*":
-        return frozenset(f"{s}:{a}" for s, names in data.items() for a in names)
+        return frozenset(f"{s}:{a}" for s in data.services() for a in data.names(s))
     if ":" not in text:
         return frozenset()
     service, name = text.split(":", 1)
     services = (
-        [s for s in data if _glob(service).fullmatch(s)]
+        [s for s in data.services() if _glob(service).fullmatch(s)]
         if "*" in service or "?" in service
-        else ([service] if service in data else [])
+        else ([service] if data.has(service) else [])
     )
     found: set[str] = set()
     for svc in services:
-        names = data[svc]
+        names = data.names(svc)
         if "*" in name or "?" in name:
             regex = _glob(name)
             found.update(f"{svc}:{a}" for a in names if regex.fullmatch(a))
@@ -163,8 +227,8 @@ def action_problem(pattern: str) -> str | None:
         return f"'{text}' is not an IAM action: {KNOWN_MISTAKES[lower]}"
     data = action_data()
     wild_service = "*" in service or "?" in service
-    if not wild_service and service.lower() not in data:
-        hint = _suggest(service.lower(), list(data))
+    if not wild_service and not data.has(service.lower()):
+        hint = _suggest(service.lower(), data.services())
         return f"'{text}': there is no IAM service prefix '{service}'{hint}"
     if not name:
         return f"'{text}' has no action name after the colon"
@@ -172,7 +236,7 @@ def action_problem(pattern: str) -> str | None:
         return None
     if "*" in name or "?" in name or wild_service:
         return f"'{text}' matches no real IAM action"
-    names = data.get(service.lower(), frozenset())
+    names = data.names(service.lower())
     hint = _suggest(name.lower(), list(names), prefix=f"{service}:", written=name)
     return f"'{text}': {service} has no action '{name}'{hint}"
 

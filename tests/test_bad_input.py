@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_scan
+from tests.conftest import FIXTURES, run_scan
 
 GOOD = FIXTURES / "core" / "cfn" / "asg_bad.yaml"  # scans fine, yields findings
 

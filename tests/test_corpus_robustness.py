@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, requires_shared
 from costbreaker.engine import scan
+from tests.conftest import CORPUS, requires_shared
 
 pytestmark = requires_shared(CORPUS)
 

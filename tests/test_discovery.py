@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import FIXTURES, run_scan
+from tests.conftest import FIXTURES, run_scan
 
 TEMPLATE = FIXTURES / "core" / "cfn" / "asg_bad.yaml"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, SARIF_SCHEMA, requires_shared
+from tests.conftest import FIXTURES, SARIF_SCHEMA, requires_shared
 
 CORE = FIXTURES / "core"
 # The entry point installed beside this interpreter (the venv's), else on PATH.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_config, run_scan
+from tests.conftest import make_config, run_scan
 
 TF = """\
 # costbreaker:skip=CB101 capped by the organization's SCP

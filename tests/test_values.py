@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import FIXTURES, run_scan
 from costbreaker.inventory import AutoScalingGroup
 from costbreaker.sources.terraform.hcl import Evaluator, Scope, parse, to_value
+from tests.conftest import FIXTURES, run_scan
 
 
 def _groups(path) -> dict[str, AutoScalingGroup]:

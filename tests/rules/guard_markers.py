@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 MARKER = re.compile(r"#\s*expect(?:-at\s+(?P<at>\d+))?:\s*(?P<rule>CB\d{3})\s+(?P<resource>\S+)")
 SUFFIXES = {".yaml", ".yml", ".tf", ".json"}

@@ -5,13 +5,13 @@ may appear."""
 from __future__ import annotations
 
 import pytest
-from guard_markers import expected
 
-from conftest import FIXTURES, hits, make_config, run_scan
 from costbreaker.config import Config
 from costbreaker.engine import evaluate, select_rules
 from costbreaker.guards import Topic
 from costbreaker.inventory import Inventory, Location
+from tests.conftest import FIXTURES, hits, make_config, run_scan
+from tests.rules.guard_markers import expected
 
 BILLING = FIXTURES / "billing"
 GUARDRAIL = make_config(scope={"guardrail_stack": True})

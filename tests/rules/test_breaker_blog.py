@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIXTURES, make_config, run_scan
+from tests.conftest import FIXTURES, make_config, run_scan
 
 BREAKER = FIXTURES / "breaker"
 GUARDRAIL = make_config(scope={"guardrail_stack": True})

@@ -13,8 +13,8 @@ pinned and was judged true (see the reasons below); anything new fails the test.
 
 from __future__ import annotations
 
-from conftest import CORPUS, hits, requires_shared, run_scan
 from costbreaker.engine import select_rules
+from tests.conftest import CORPUS, hits, requires_shared, run_scan
 
 TEMPLATES = CORPUS / "aws-cloudformation-templates"
 STACKSETS = "CloudFormation/StackSets"

@@ -5,9 +5,9 @@ no other finding of that rule may appear."""
 from __future__ import annotations
 
 import pytest
-from guard_markers import expected
 
-from conftest import FIXTURES, hits, run_scan
+from tests.conftest import FIXTURES, hits, run_scan
+from tests.rules.guard_markers import expected
 
 BREAKER = FIXTURES / "breaker"
 
@@ -80,7 +80,7 @@ def test_cb203_names_missing_actions_by_category() -> None:
 
 
 def test_cb203_follows_the_configured_action_set() -> None:
-    from conftest import make_config
+    from tests.conftest import make_config
 
     config = make_config(breaker={"required_actions": ["ec2:RunInstances", "bedrock:Invoke*"]})
     result = run_scan(BREAKER / "cfn/cb203_bad.yaml", config=config)

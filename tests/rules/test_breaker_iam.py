@@ -8,11 +8,11 @@ from importlib import resources
 
 import pytest
 
-from conftest import FIXTURES, run_scan
 from costbreaker import iam
 from costbreaker.config import Config
 from costbreaker.guards import GuardIndex, Policy, Role
 from costbreaker.inventory import Inventory, Location
+from tests.conftest import FIXTURES, hits, run_scan
 
 WHERE = Location("policy.json", 1, 1, "P")
 
@@ -81,13 +81,13 @@ def test_allowlist_entries_are_the_aws_mcp_server_actions() -> None:
 
 
 def test_action_data_loads_only_when_a_policy_exists() -> None:
-    iam._ACTIONS = None
+    iam._DATA = None
     iam.action_problem.cache_clear()
     iam.expand.cache_clear()
     run_scan(FIXTURES / "billing" / "cfn" / "cb302_good.yaml")
-    assert iam._ACTIONS is None
+    assert iam._DATA is None
     run_scan(FIXTURES / "breaker" / "cfn" / "cb202_bad.yaml")
-    assert iam._ACTIONS is not None
+    assert iam._DATA is not None
 
 
 def test_not_action_names_everything_else() -> None:
@@ -240,3 +240,49 @@ def test_runs_code(principal: dict, runs_code: bool) -> None:
     trust = document({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
     role = Role(**_common("R"), trust=trust)
     assert _index(role).runs_code(role) is runs_code
+
+
+def test_action_data_decodes_services_on_demand_and_agrees_with_the_whole_file() -> None:
+    text = resources.files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text()
+    lazy = iam.ActionData(text)
+    whole = iam.ActionData(json.dumps(json.loads(text)))  # one line: no index, decoded whole
+    assert not lazy.actions  # nothing decoded yet
+    assert lazy.names("ec2") == whole.names("ec2")
+    assert set(lazy.actions) == {"ec2"}
+    assert sorted(lazy.services()) == sorted(whole.services())
+    assert (
+        lazy.names("aws-mcp")
+        == whole.names("aws-mcp")
+        == {
+            "invokemcp",
+            "callreadonlytool",
+            "callreadwritetool",
+        }
+    )
+    assert lazy.names("no-such-service") == frozenset()
+
+
+def test_a_policy_may_name_its_role_by_role_name(tmp_path) -> None:
+    template = tmp_path / "byname.yaml"
+    template.write_text(
+        """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  AgentRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: agent-role
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  ByName:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: agent-role
+      PolicyName: models
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: bedrock:InvokeModel, Resource: '*'}
+"""
+    )
+    result = run_scan(template, root=tmp_path)
+    assert hits(result, "CB201") == [("CB201", "AgentRole", "byname.yaml", 3)]

@@ -3,7 +3,7 @@ resource and line of each finding, and none on the good fixtures."""
 
 from __future__ import annotations
 
-from conftest import FIXTURES, hits, make_config, run_scan
+from tests.conftest import FIXTURES, hits, make_config, run_scan
 
 CORE = FIXTURES / "core"
 

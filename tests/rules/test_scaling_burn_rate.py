@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from conftest import FIXTURES, hits, make_config, run_scan
 from costbreaker.reports import json_report, sarif, text
+from tests.conftest import FIXTURES, hits, make_config, run_scan
 
 SCALING = FIXTURES / "scaling"
 

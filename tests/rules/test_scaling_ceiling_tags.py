@@ -3,7 +3,7 @@ CloudFormation and Terraform, for Auto Scaling groups and EKS node groups."""
 
 from __future__ import annotations
 
-from conftest import FIXTURES, hits, make_config, run_scan
+from tests.conftest import FIXTURES, hits, make_config, run_scan
 
 SCALING = FIXTURES / "scaling"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CORPUS, requires_shared
 from costbreaker.engine import scan
 from costbreaker.rules.burn import burn_rates
+from tests.conftest import CORPUS, requires_shared
 
 pytestmark = requires_shared(CORPUS)
 

@@ -4,9 +4,9 @@ role's permissions within the scope) without reserved concurrency."""
 from __future__ import annotations
 
 import pytest
-from guard_markers import expected
 
-from conftest import FIXTURES, hits, run_scan
+from tests.conftest import FIXTURES, hits, run_scan
+from tests.rules.guard_markers import expected
 
 LAMBDA = FIXTURES / "lambda"
 

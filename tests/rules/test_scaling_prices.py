@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from conftest import REPO
 from costbreaker import prices
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")

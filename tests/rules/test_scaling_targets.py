@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, hits, make_config, run_scan
+from tests.conftest import FIXTURES, hits, make_config, run_scan
 
 SCALING = FIXTURES / "scaling"
 
