@@ -102,3 +102,17 @@ def test_cb101_cb102_on_the_aws_sample_templates(corpus_result):
         if f.rule_id == "CB101" and f.resource == "ECSAutoScalingGroup"
     )
     assert "parameter MaxSize has no MaxValue or AllowedValues (default 6)" in ecs.message
+
+
+def test_the_fast_decoding_path_changes_nothing(corpus_result, monkeypatch):
+    """Templates that name no type any rule reads are only syntax-checked, and the
+    bodies of irrelevant resources are pruned before construction: on the whole
+    corpus the report must be byte-identical to decoding everything in full."""
+    from costbreaker.reports import json_report
+    from costbreaker.sources import cloudformation
+
+    fast = json_report.render(corpus_result)
+    monkeypatch.setattr(cloudformation, "_prune", lambda root: None)
+    monkeypatch.setattr(cloudformation, "_worth_decoding", lambda text: True)
+    full = json_report.render(scan([str(CORPUS)], root=CORPUS))
+    assert fast == full

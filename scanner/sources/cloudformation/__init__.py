@@ -19,9 +19,75 @@ from costbreaker.sources.files import SourceFile
 
 __all__ = ["load", "CfnTemplate", "CfnResource"]
 
+NOT_A_TEMPLATE = "not a CloudFormation template (no top-level Resources)"
+
 
 def decode(source: SourceFile) -> tuple[object | None, list[InputError]]:
-    """Decode with cfn-lint; its parse errors become InputErrors naming the file."""
+    """Decode with cfn-lint's loader; its parse errors become InputErrors naming the file.
+
+    The document is composed by libyaml first; the bodies of resources whose type no
+    adapter reads are then cut down to their `Type` before cfn-lint's constructor builds
+    the line-and-column-carrying nodes, which is where decoding spends its time. What
+    cannot be composed (a syntax error, JSON with tabs) goes through cfn-lint's own
+    `decode_str`, for its JSON fallback and its exact messages.
+    """
+    from cfnlint.decode import cfn_yaml
+
+    try:
+        loader = cfn_yaml.CfnFullLoader(source.text, source.display)
+        loader.add_multi_constructor("!", cfn_yaml.multi_constructor)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return _full_decode(source)
+            _prune(root)
+            tree = loader.construct_document(root)
+        finally:
+            loader.dispose()
+        guard = getattr(cfn_yaml, "_guard_alias_expansion", None)
+        if guard is not None and "&" in source.text:
+            guard(tree, source.display)
+    except cfn_yaml.CfnParseError as exc:
+        return None, _errors(source, exc.matches)
+    except RecursionError:
+        return None, [InputError(source.display, "template is nested too deeply to decode")]
+    except Exception:  # a syntax error: let cfn-lint decode it for the JSON fallback
+        return _full_decode(source)
+    return tree, []
+
+
+def _prune(root: object) -> None:
+    """Replace each irrelevant resource's body by a mapping holding only its Type."""
+    from yaml import MappingNode, ScalarNode
+
+    if not isinstance(root, MappingNode):
+        return
+    for key, value in root.value:
+        if not (isinstance(key, ScalarNode) and key.value == "Resources"):
+            continue
+        if not isinstance(value, MappingNode):
+            continue
+        for index, (name, body) in enumerate(value.value):
+            if not isinstance(body, MappingNode) or str(name.value).startswith("Fn::"):
+                continue
+            type_entry = next(
+                ((k, v) for k, v in body.value if isinstance(k, ScalarNode) and k.value == "Type"),
+                None,
+            )
+            if type_entry is None:
+                continue
+            type_node = type_entry[1]
+            if (
+                isinstance(type_node, ScalarNode)
+                and type_node.tag == "tag:yaml.org,2002:str"
+                and type_node.value not in ADAPTERS
+            ):
+                # A new node, not an edit: an alias elsewhere may share the old one.
+                slim = MappingNode(body.tag, [type_entry], body.start_mark, body.end_mark)
+                value.value[index] = (name, slim)
+
+
+def _full_decode(source: SourceFile) -> tuple[object | None, list[InputError]]:
     from cfnlint.decode import decode_str
 
     try:
@@ -30,7 +96,14 @@ def decode(source: SourceFile) -> tuple[object | None, list[InputError]]:
         return None, [InputError(source.display, "template is nested too deeply to decode")]
     except Exception as exc:  # cfn-lint may raise on inputs it does not expect
         return None, [InputError(source.display, f"cannot decode: {exc}")]
-    errors = [
+    errors = _errors(source, matches)
+    if errors:
+        return None, errors
+    return tree, []
+
+
+def _errors(source: SourceFile, matches: object) -> list[InputError]:
+    return [
         InputError(
             source.display,
             f"cannot parse the template: {_clean(match.message)}",
@@ -39,17 +112,68 @@ def decode(source: SourceFile) -> tuple[object | None, list[InputError]]:
         )
         for match in matches or []
     ]
-    if errors:
-        return None, errors
-    return tree, []
 
 
 def _clean(message: str) -> str:
     return " ".join(str(message).split())
 
 
+# Text that makes a template worth decoding into facts: a resource type some adapter
+# handles, or a construct that can hide one (Fn::ForEach, a Rain module).
+_EXPANDERS = ("Fn::ForEach", "Rain::")
+
+
+def _worth_decoding(text: str) -> bool:
+    return any(marker in text for marker in ADAPTERS) or any(m in text for m in _EXPANDERS)
+
+
+def _top_level_keys(text: str) -> set[str] | None:
+    """The document's top-level keys, from libyaml's event stream without building the
+    document; None when it is not well-formed YAML (or JSON)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    keys: set[str] = set()
+    depth = 0
+    expect_key = False
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if depth == 1 and expect_key:
+                    expect_key = False
+                depth += 1
+                if depth == 1:
+                    expect_key = isinstance(event, yaml.MappingStartEvent)
+                continue
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+                if depth == 1:
+                    expect_key = True
+                continue
+            if depth == 1 and isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+                if expect_key and isinstance(event, yaml.ScalarEvent):
+                    keys.add(event.value)
+                expect_key = not expect_key
+    except yaml.YAMLError:
+        return None
+    return keys
+
+
 def load(source: SourceFile, inventory: Inventory) -> None:
-    """Parse one template and add its facts to the inventory."""
+    """Parse one template and add its facts to the inventory.
+
+    A template that names no resource type any rule reads yields no facts, so it is
+    only checked for well-formedness (by libyaml, several times faster than decoding
+    it); anything that fails that check is decoded by cfn-lint for its exact error.
+    """
+    if not _worth_decoding(source.text):
+        keys = _top_level_keys(source.text)
+        if keys is not None:
+            if "Resources" in keys or "AWSTemplateFormatVersion" in keys:
+                inventory.files_scanned.append(source.display)
+            else:
+                inventory.notices.append(Notice(source.display, NOT_A_TEMPLATE))
+            return
     tree, errors = decode(source)
     if errors:
         inventory.errors.extend(errors)
@@ -60,9 +184,7 @@ def load(source: SourceFile, inventory: Inventory) -> None:
         and "AWSTemplateFormatVersion" not in tree
     ):
         # Mentions CloudFormation but is not a template (an event, a fragment, a manifest).
-        inventory.notices.append(
-            Notice(source.display, "not a CloudFormation template (no top-level Resources)")
-        )
+        inventory.notices.append(Notice(source.display, NOT_A_TEMPLATE))
         return
     try:
         template = CfnTemplate(source.display, tree)
