@@ -14,8 +14,9 @@ Workloads (events are built before timing; only ``observe`` is timed):
 - one session repeating the same tool call (the repetition path): the cluster trips
   early and every later event takes the tripped path;
 - 10,000 clusters at 10 events/s each (a window rolls about every 50 events);
-- 10,000 clusters, each seeing one event per 5 s bucket: every event rolls a window and
-  evaluates the cluster, the worst case.
+- worst cases, 1,000 clusters: one event per 5 s bucket each, so that every event rolls
+  a window (the clusters are quiet, the statistics are skipped); three events per
+  bucket, so that every third event rolls a window and runs the full statistics.
 
 Every run starts from a detector that has already seen enough traffic (untimed) for
 its baselines to be learnt, so the evaluations it makes are the full ones.
@@ -36,6 +37,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -102,10 +104,12 @@ def _loop(n: int, t0: float) -> list[Event]:
 
 def _rate(
     warm: list[Event], timed: list[Event], repeat: int, config: DetectorConfig
-) -> tuple[float, float]:
+) -> tuple[float, float, str]:
     """Best and median events per second through ``observe`` for ``timed``, each run on a
-    fresh detector that first saw ``warm`` (untimed: baselines learnt, windows full)."""
+    fresh detector that first saw ``warm`` (untimed: baselines learnt, windows full), and
+    how many clusters ended at each level."""
     rates = []
+    levels = ""
     for _ in range(repeat):
         detector = Detector(config)
         observe = detector.observe
@@ -119,7 +123,9 @@ def _rate(
         elapsed = time.perf_counter() - start
         gc.enable()
         rates.append(len(timed) / elapsed)
-    return max(rates), statistics.median(rates)
+        counts = Counter(detector.decision(name).level.label for name in detector.clusters)
+        levels = ", ".join(f"{n:,} {label}" for label, n in sorted(counts.items()))
+    return max(rates), statistics.median(rates), levels
 
 
 def _memory(clusters: int, sessions_each: int, config: DetectorConfig) -> float:
@@ -168,25 +174,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"events per run: {args.events:,}; best and median of {args.repeat} runs; one core\n")
 
     def report(label: str, warm: list[Event], timed: list[Event]) -> None:
-        best, med = _rate(warm, timed, args.repeat, config)
-        print(f"{label:<46} {best:12,.0f} ev/s best {med:12,.0f} median")
+        best, med, levels = _rate(warm, timed, args.repeat, config)
+        print(f"{label:<44} {best:10,.0f} ev/s best {med:10,.0f} median  [{levels}]")
 
-    # one busy cluster: 15 min of warm-up at 100 ev/s, then 1,000 ev/s
+    # one busy cluster: 15 min of warm-up at 100 ev/s, then 1,000 ev/s (demand x10, with
+    # the same calls per request: to the detector, a viral launch)
     warm = _mix(rng, 90_000, ["busy"], rate=100.0, sessions=200)
     t1 = warm[-1].time
     report("one cluster, 1,000 ev/s", warm, _mix(rng, args.events, ["busy"], 1000.0, 200, t1))
-    report("one session in a tool loop (trips, then stays)", warm, _loop(args.events, t1))
+    report("one session in a tool loop (trips, stays)", warm, _loop(args.events, t1))
     del warm
 
-    # many clusters: 13 min of warm-up, one event per cluster every 20 s
+    # many clusters, 13 min of warm-up at one event per cluster every 20 s, then 10 ev/s
     names = [f"cluster-{i}" for i in range(args.clusters)]
     warm = _mix(rng, 39 * args.clusters, names, rate=args.clusters / 20.0, sessions=20)
-    t1 = warm[-1].time
-    busy = _mix(rng, args.events, names, 10.0 * args.clusters, 20, t1)
+    busy = _mix(rng, args.events, names, 10.0 * args.clusters, 20, warm[-1].time)
     report(f"{args.clusters:,} clusters, 10 ev/s each", warm, busy)
-    sparse = _mix(rng, args.events, names, args.clusters / 5.0, 20, t1)
-    report(f"{args.clusters:,} clusters, every event rolls a window", warm, sparse)
-    del warm, busy, sparse
+    del warm, busy
+
+    # worst cases, 1,000 clusters warmed at the rate they are then timed at: every event
+    # rolls a window (one event per 5 s bucket: quiet clusters, statistics skipped), and
+    # a roll every third event with the full statistics (busy enough to be judged)
+    names = [f"sparse-{i}" for i in range(1000)]
+    warm = _mix(rng, 156 * len(names), names, rate=len(names) / 5.0, sessions=20)
+    sparse = _mix(rng, args.events, names, len(names) / 5.0, 20, warm[-1].time)
+    report("1,000 clusters, every event rolls a window", warm, sparse)
+    names = [f"judged-{i}" for i in range(1000)]
+    warm = _mix(rng, 3 * 156 * len(names), names, rate=3 * len(names) / 5.0, sessions=20)
+    judged = _mix(rng, args.events, names, 3 * len(names) / 5.0, 20, warm[-1].time)
+    report("1,000 clusters, full evaluation every 3 events", warm, judged)
+    del warm, sparse, judged
 
     typical = _memory(args.clusters, 3, config)
     full = _memory(args.clusters, config.max_sessions_per_cluster, config)

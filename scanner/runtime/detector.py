@@ -9,7 +9,8 @@ off.
 
 The hard part is the blind spot of the brief: a viral launch also looks like steep
 growth, and tripping on it is a self-inflicted outage. So growth alone never trips.
-Four signals are combined:
+The signals, combined in :meth:`Detector._check_growth_and_coupling` (its table lists
+every rule and level):
 
 ``spend_cap_per_minute``, ``spend_cap_per_hour`` (and ``total_*`` across clusters)
     Absolute hard caps. Spend in the trailing minute; spend velocity over the last
@@ -21,33 +22,48 @@ Four signals are combined:
     (two 30 s halves) and a long one (two 5 min halves), with a significance test so
     that a handful of calls is not called a trend.
 ``demand_coupling``
-    Model, tool and compute calls per inbound request against the cluster's own learnt
-    baseline: calls that demand explains versus calls it does not. Viral traffic keeps
-    the ratio; a loop or a fan-out breaks it.
+    Model, tool and compute calls in the last minute against those that demand explains:
+    the inbound requests, each weighted by the share of its session's calls that falls
+    in the window, times the cluster's own calls per request (and at least its usual
+    rate). The excess counts in two ways, a ratio and standard deviations of the
+    cluster's own learnt noise (calls arrive in sessions, so far from Poisson). Viral
+    traffic keeps the ratio; a loop or a fan-out breaks it.
 ``repetition``
     Within one agent session, the same call signature (or a cycle of up to four)
-    repeating fast. A loop repeats; users do not.
+    repeating fast, model calls and tool calls watched apart. A loop repeats; users
+    do not, and a job polled every ten seconds is not a loop.
+``session_volume``
+    One session making ten times the calls of an average request: a worker that does
+    not stop, the shape of a recursive fan-out before its volume shows.
 
 Growth that tracks demand is viral traffic and at most notifies. Growth decoupled from
-demand (``decoupled_growth``), strong decoupling on its own, runaway repetition, or a
-hard cap trips. Above the signals sit: a dry-run (shadow) mode that never returns an
-enforcing decision but still reports what it would have done; planned windows from the
-configuration, inside which an announced batch job is not an anomaly (caps still hold,
-with optional per-window caps); a cool-down, so a cluster does not flap between levels;
-a trip that holds until :meth:`Detector.reset`.
+demand (``decoupled_growth``), a far too busy session while calls are decoupled, strong
+decoupling on its own, runaway repetition, or a hard cap trips. Above the signals sit: a
+dry-run (shadow) mode that never returns an enforcing decision but still reports what it
+would have done; planned windows from the configuration, inside which an announced
+batch job is not an anomaly (caps and repetition still hold, with optional per-window
+caps); a cool-down, so a cluster does not flap between levels; a trip that holds until
+:meth:`Detector.reset`.
+
+Baselines (calls per minute, inbound requests per minute, the noise) are exponentially
+weighted over ``baseline_halflife_s`` and learn with a two-minute quarantine, from
+minutes in which nothing looked suspicious: the first minute of a runaway, before it is
+noticed, must not become normal. Before ``warmup_s`` of history, growth and coupling are
+not judged; caps and repetition are.
 
 Memory is bounded per cluster, whatever the event count: counts and spend live in two
 fixed rings of time buckets (``bucket_s`` buckets over two minutes, one-minute buckets
-over an hour), baselines are a few exponentially weighted numbers, and the signature
-table keeps only the last four signatures of at most ``max_sessions_per_cluster``
-sessions (least recently used evicted, a session that is repeating gets a second
-chance). The number of clusters is capped too (``max_clusters``; idle ones go first).
+over an hour), baselines are a few numbers, and the signature table keeps only the last
+four signatures of each stream of at most ``max_sessions_per_cluster`` sessions (least
+recently used evicted; a session that is repeating gets a second chance). The number of
+clusters is capped too (``max_clusters``; idle ones go first, tripped ones stay).
 
 Speed: ``observe`` is the hot path of a Lambda that may see a storm. An event costs a
 dictionary lookup, a few additions and, for a call with a session, a comparison with
-four signatures. Windows are evaluated only when a cluster crosses into a new bucket.
-When nothing changes, ``observe`` returns the cluster's current decision object itself
-(decisions are immutable), so the steady state allocates nothing.
+four signatures. Windows are evaluated only when a cluster crosses into a new bucket,
+and quiet clusters skip the statistics. When nothing changes, ``observe`` returns the
+cluster's current decision object itself (decisions are immutable), so the steady state
+allocates nothing. Not thread-safe: one detector per thread (or a lock).
 """
 
 from __future__ import annotations
@@ -55,7 +71,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -95,7 +111,7 @@ _MINUTE = 60.0
 _HOUR_MINUTES = 60
 
 
-# -- configuration ---------------------------------------------------------------------
+# -- configuration --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +199,8 @@ class DetectorConfig:
 
     # Session volume: a session making more calls than session_calls_factor times the
     # cluster's calls per request (and at least session_calls_floor) is busier than any
-    # request needs: a worker that does not stop. With decoupled growth it trips at the
-    # notify z, alone it notifies, with decoupling it throttles.
+    # request needs: a worker that does not stop. Alone it notifies; while the cluster's
+    # calls are decoupled from demand (the notify ratio and z) it trips.
     session_calls_factor: float = 10.0
     session_calls_floor: int = 50
 
@@ -198,7 +214,7 @@ class DetectorConfig:
     # State.
     bucket_s: float = 5.0
     cooldown_s: float = 300.0
-    warmup_s: float = 600.0  # before this, growth and coupling can only notify
+    warmup_s: float = 600.0  # history needed before growth and coupling are judged
     baseline_halflife_s: float = 1800.0
     max_sessions_per_cluster: int = 64
     max_clusters: int = 100_000
@@ -246,8 +262,25 @@ class DetectorConfig:
         if self.cooldown_s < 0 or self.warmup_s < 0:
             raise ValueError("detector config: cooldown_s and warmup_s must not be negative")
 
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> DetectorConfig:
+        """Build from a configuration mapping (e.g. the ``runtime`` section of the YAML
+        file): unknown keys are an error that names them, ``planned_windows`` is a list of
+        mappings as :meth:`PlannedWindow.from_mapping` reads them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"detector config: unknown keys {', '.join(unknown)}")
+        values = dict(raw)
+        if "planned_windows" in values:
+            values["planned_windows"] = tuple(
+                w if isinstance(w, PlannedWindow) else PlannedWindow.from_mapping(w)
+                for w in values["planned_windows"]
+            )
+        return cls(**values)
 
-# -- decisions ---------------------------------------------------------------------------
+
+# -- decisions ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +364,7 @@ class Decision:
         }
 
 
-# -- formatting helpers ---------------------------------------------------------------------
+# -- formatting helpers ---------------------------------------------------------------------------
 
 
 def _usd(amount: float) -> str:
@@ -382,7 +415,48 @@ class _Coupling(NamedTuple):
     window_s: float
 
 
-# -- per-cluster state -----------------------------------------------------------------------
+def _growth_text(g: _Growth) -> str:
+    fmt = _usd if g.series == "spend" else (lambda x: f"{x:.0f} calls")
+    return (
+        f"{g.series} doubling every {_secs(g.doubling_s)} ({_secs(g.half_s)} windows: "
+        f"{fmt(g.before)} → {fmt(g.now)}); inbound requests {g.in_before:.0f} → {g.in_now:.0f}."
+    )
+
+
+def _growth_values(g: _Growth) -> dict[str, float | int | str]:
+    return {
+        "series": g.series,
+        "doubling_s": round(g.doubling_s, 1),
+        "before": round(g.before, 4),
+        "now": round(g.now, 4),
+        "inbound_before": g.in_before,
+        "inbound_now": g.in_now,
+    }
+
+
+def _coupling_text(cl: _Cluster, c: _Coupling) -> str:
+    return (
+        f"{c.calls:.0f} model/tool/compute calls in the last {_secs(c.window_s)} for "
+        f"{c.inbound:.1f} inbound requests, where demand and this cluster's usual rate "
+        f"explain {c.expected:.0f} (baseline {cl.r0:.1f} calls per request, "
+        f"{cl.mu_calls:.0f} calls/min): ×{c.ratio:.1f}, {c.z:.1f} standard deviations above."
+    )
+
+
+def _coupling_values(cl: _Cluster, c: _Coupling) -> dict[str, float | int | str]:
+    return {
+        "calls": c.calls,
+        "inbound": round(c.inbound, 2),
+        "expected_calls": round(c.expected, 2),
+        "ratio": round(c.ratio, 3),
+        "z": round(c.z, 2),
+        "baseline_calls_per_request": round(cl.r0, 3),
+        "baseline_calls_per_minute": round(cl.mu_calls, 3),
+        "baseline_noise": round(cl.phi, 3),
+    }
+
+
+# -- per-cluster state ----------------------------------------------------------------------------
 
 
 class _Stream:
@@ -392,8 +466,13 @@ class _Stream:
     calls repeated k times gives ``rN == N * (k - 1)``. ``sN`` is when that run began.
     """
 
-    __slots__ = ("h1", "h2", "h3", "h4", "r1", "r2", "r3", "r4")
-    __slots__ += ("s1", "s2", "s3", "s4", "last_t", "reported")
+    __slots__ = (
+        *("h1", "h2", "h3", "h4"),
+        *("r1", "r2", "r3", "r4"),
+        *("s1", "s2", "s3", "s4"),
+        "last_t",
+        "reported",
+    )
 
     def __init__(self, t: float) -> None:
         self.h1 = self.h2 = self.h3 = self.h4 = ""
@@ -446,6 +525,7 @@ class _Cluster:
         "dirty_t",
         "hour_prev",
         "judge_min",
+        "warm",
         "minutes_seen",
         "spend_prev",
         "cap_min",
@@ -485,13 +565,16 @@ class _Cluster:
         self.m_calls = 0.0
         self.m_in = 0.0
         self.m_spend = 0.0
-        self.mr_calls = array("d", bytes(8 * _HOUR_MINUTES))
-        self.mr_in = array("d", bytes(8 * _HOUR_MINUTES))
-        self.mr_spend = array("d", bytes(8 * _HOUR_MINUTES))
-        self.mr_demand = array("d", bytes(8 * _HOUR_MINUTES))  # weighted inbound, per minute
+        # the hour of minutes in single precision: half the memory, and seven significant
+        # digits are plenty for per-minute counts and dollars
+        self.mr_calls = array("f", bytes(4 * _HOUR_MINUTES))
+        self.mr_in = array("f", bytes(4 * _HOUR_MINUTES))
+        self.mr_spend = array("f", bytes(4 * _HOUR_MINUTES))
+        self.mr_demand = array("f", bytes(4 * _HOUR_MINUTES))  # weighted inbound, per minute
         self.dirty_t = -math.inf  # last time anything looked suspicious (or planned)
         self.hour_prev = 0.0  # spend of the 59 complete minutes before the current one
         self.judge_min = 0.0  # fewer calls than this in the coupling window: nothing to judge
+        self.warm = False  # baselines learnt: growth and coupling are judged
         self.minutes_seen = 0
         self.spend_prev = 0.0
         self.cap_min = 0.0
@@ -518,7 +601,7 @@ class _Cluster:
         self.total_epoch = -1
 
 
-# -- the detector ------------------------------------------------------------------------------
+# -- the detector ---------------------------------------------------------------------------------
 
 
 class Detector:
@@ -531,6 +614,8 @@ class Detector:
         self._inv_bs = 1.0 / cfg.bucket_s
         self._bpm = int(_MINUTE / cfg.bucket_s)  # buckets per minute
         self._w_vel = int(cfg.velocity_window_s / cfg.bucket_s)
+        self._per_hour = 3600.0 / cfg.velocity_window_s
+        self._vel_in_minute = self._w_vel < self._bpm  # spend_prev bounds the velocity sum
         self._w_cpl = int(cfg.coupling_window_s / cfg.bucket_s)
         self._w_lag = int(cfg.session_s / cfg.bucket_s)
         self._demand_weights = self._weights(cfg.coupling_window_s, cfg.session_s, cfg.bucket_s)
@@ -609,10 +694,10 @@ class Detector:
             if spend + cl.spend_prev > cl.cap_min:
                 self._minute_cap(cl, t)
             if b != self._g_bucket:
-                self._roll_total(b, t)
+                self._roll_total(b)
             self._g_cur += cost
             if self._g_cur + self._g_prev > self.config.total_usd_per_minute:
-                self._total_minute_cap(t)
+                self._total_minute_cap()
 
         sig = event.signature
         sid = event.session
@@ -701,9 +786,9 @@ class Detector:
         """Forget a cluster's trip and its recent windows (the one-command reset).
 
         Learnt baselines are kept unless ``keep_baseline`` is False: they describe the
-        cluster's normal traffic, which the runaway did not teach (learning stops at
-        throttle). Recent windows are cleared so the spend that caused the trip does not
-        trip the cluster again once its bug is fixed.
+        cluster's normal traffic, which the runaway did not teach (suspicious minutes are
+        never learnt). Recent windows are cleared so that the spend that caused the trip
+        does not trip the cluster again once its bug is fixed.
         """
         cl = self._clusters.get(cluster)
         if cl is None:
@@ -714,7 +799,6 @@ class Detector:
             fresh.first_t = cl.first_t
             fresh.mu_calls, fresh.mu_in, fresh.phi = cl.mu_calls, cl.mu_in, cl.phi
             fresh.base_n, fresh.r0 = cl.base_n, cl.r0
-            fresh.minutes_seen = cl.minutes_seen
         note = Evidence(SIGNAL_RESET, OK, "state reset by an operator; watching afresh.")
         fresh.decision = self._decision(fresh, OK, (note,), when)
         fresh.total_epoch = self._total_epoch
@@ -741,13 +825,13 @@ class Detector:
             "minute_buckets": len(cl.mr_calls),
         }
 
-    # -- clusters -------------------------------------------------------------------------
+    # -- clusters ---------------------------------------------------------------------------------
 
     def _new_cluster(self, name: str, t: float, b: int) -> _Cluster:
         ok = Decision(OK, name, t, assessed=OK, dry_run=self.config.dry_run)
         cl = _Cluster(name, t, b, self._n_short, ok)
         self._apply_plan(cl, t)
-        self._set_judge_min(cl)
+        self._set_thresholds(cl)
         return cl
 
     def _add_cluster(self, name: str, t: float, b: int) -> _Cluster:
@@ -784,8 +868,11 @@ class Detector:
                     in_window = t < w.end
                     if plan is None or (in_window and grace):
                         plan, grace = w, not in_window
+        changed = plan is not cl.plan
         cl.plan = plan
         cl.plan_grace = grace
+        if changed:
+            self._set_thresholds(cl)
         in_window = plan is not None and not grace
         cl.cap_min = cfg.usd_per_minute
         cl.cap_hour = cfg.usd_per_hour
@@ -795,7 +882,7 @@ class Detector:
             if plan.usd_per_hour is not None:
                 cl.cap_hour = plan.usd_per_hour
 
-    # -- windows ------------------------------------------------------------------------------
+    # -- windows ----------------------------------------------------------------------------------
 
     def _roll(self, cl: _Cluster, b: int, t: float) -> None:
         """Close the current bucket, open bucket ``b``, then evaluate the windows."""
@@ -810,21 +897,18 @@ class Detector:
         cl.m_spend += cl.c_spend
         cl.c_calls = cl.c_in = 0
         cl.c_spend = 0.0
-        for k in range(old + 1, min(b, old + n + 1)):
-            j = k % n
-            cl.r_calls[j] = cl.r_in[j] = cl.r_spend[j] = 0.0
-        old_minute = old // self._bpm
-        new_minute = b // self._bpm
-        if new_minute != old_minute:
-            self._close_minutes(cl, old_minute, new_minute, b)
+        if b - old > 1:
+            for k in range(old + 1, min(b, old + n + 1)):
+                j = k % n
+                cl.r_calls[j] = cl.r_in[j] = cl.r_spend[j] = 0.0
+        bpm = self._bpm
+        if b // bpm != old // bpm:
+            self._close_minutes(cl, old // bpm, b // bpm, b)
         cl.bucket = b
         # spend of the completed buckets that, with the current one, make the last minute
-        spend = cl.r_spend
-        total = 0.0
-        for k in range(b - self._bpm + 1, b):
-            total += spend[k % n]
-        cl.spend_prev = total
-        self._apply_plan(cl, t)
+        cl.spend_prev = self._window(cl.r_spend, b, 1, self._bpm - 1)
+        if self.config.planned_windows or cl.plan is not None:
+            self._apply_plan(cl, t)
         if cl.level < TRIP:
             self._evaluate(cl, b, t)
 
@@ -851,6 +935,8 @@ class Detector:
         for k in range(1, _HOUR_MINUTES):
             hour += spend[(new_minute - k) % _HOUR_MINUTES]
         cl.hour_prev = hour
+        if cl.level >= THROTTLE:  # nothing from an incident is ever learnt
+            cl.dirty_t = b * self._bs
         first = max(old_minute - _QUARANTINE, new_minute - _QUARANTINE - self._warm_minutes)
         for m in range(first, new_minute - _QUARANTINE):
             start = m * _MINUTE
@@ -864,10 +950,9 @@ class Detector:
 
         The noise ``phi`` is the squared error of the calls against what the baseline
         expected for that minute's ``demand`` (weighted inbound requests, as the coupling
-        window counts them), over the expected count: 1 for a Poisson
-        stream, more when calls come in sessions of several. After warm-up, a minute
-        more than four standard deviations above expectation is not learnt: a runaway
-        still below throttle must not teach the baseline that it is normal.
+        window counts them), over the expected count: 1 for a Poisson stream, more when
+        calls come in sessions of several. After warm-up, a minute more than four
+        standard deviations above expectation is not learnt either.
         """
         n = cl.base_n + 1
         if n > 3:  # once the means are roughly known, learn the noise around them
@@ -881,45 +966,65 @@ class Detector:
         cl.mu_calls += (calls - cl.mu_calls) * a
         cl.mu_in += (inbound - cl.mu_in) * a
         cl.r0 = cl.mu_calls / cl.mu_in if cl.mu_in > 1e-3 else 0.0
-        self._set_judge_min(cl)
+        self._set_thresholds(cl)
 
-    def _set_judge_min(self, cl: _Cluster) -> None:
-        """Below this many calls in the coupling window no growth or coupling evidence is
-        possible (too few calls for growth, too few above the cluster's floor for even a
-        suspicion), so quiet clusters skip that evaluation: it is most of a roll's cost."""
-        floor = max(cl.mu_calls * self.config.coupling_window_s / _MINUTE, 1.0)
+    def _set_thresholds(self, cl: _Cluster) -> None:
+        """Thresholds that follow the baselines, computed when they change, not per roll.
+
+        ``judge_min``: below this many calls in the coupling window no growth or coupling
+        evidence is possible (too few calls for growth, too few above the cluster's floor
+        for even a suspicion), so quiet clusters skip that evaluation, most of a roll's
+        cost. ``session_limit``: calls beyond which a session is busier than any request.
+        """
+        cfg = self.config
+        floor = max(cl.mu_calls * cfg.coupling_window_s / _MINUTE, 1.0)
         cl.judge_min = min(
-            float(self.config.growth_min_calls), floor + _SUSPECT_Z * math.sqrt(cl.phi * floor)
+            float(cfg.growth_min_calls), floor + _SUSPECT_Z * math.sqrt(cl.phi * floor)
+        )
+        cl.session_limit = (
+            max(cfg.session_calls_floor, cfg.session_calls_factor * cl.r0)
+            if cl.warm and cl.plan is None
+            else math.inf
         )
 
     def _window(self, ring: array, b: int, first: int, last: int) -> float:
         """Sum of completed buckets ``b-last .. b-first`` (1 = the one just closed)."""
         n = self._n_short
-        total = 0.0
-        for k in range(b - last, b - first + 1):
-            total += ring[k % n]
-        return total
+        start = (b - last) % n
+        end = start + last - first + 1
+        if end <= n:
+            return sum(ring[start:end])
+        return sum(ring[start:]) + sum(ring[: end - n])
 
-    # -- evaluation ---------------------------------------------------------------------------
+    # -- evaluation -------------------------------------------------------------------------------
 
     def _evaluate(self, cl: _Cluster, b: int, t: float) -> None:
         cfg = self.config
         found: list[Evidence] = []
-        self._check_hour_caps(cl, b, t, found)
+        # the velocity window lies inside the last minute: skip it when that cannot reach it
+        velocity = 0.0
+        if not self._vel_in_minute or cl.spend_prev * self._per_hour > cl.cap_hour:
+            velocity = self._window(cl.r_spend, b, 1, self._w_vel) * self._per_hour
+        hour = cl.hour_prev + cl.m_spend
+        if velocity > cl.cap_hour or hour > cl.cap_hour:
+            note = f" (planned window {cl.plan.reason!r})" if cl.plan and not cl.plan_grace else ""
+            found.append(
+                self._hour_cap_evidence(SIGNAL_CAP_HOUR, velocity, hour, cl.cap_hour, note=note)
+            )
         exempt = cl.plan is not None
-        warm = (t - cl.first_t) >= cfg.warmup_s and cl.base_n >= self._warm_minutes
-        if exempt or not warm:
-            cl.session_limit = math.inf
-        else:
-            cl.session_limit = max(cfg.session_calls_floor, cfg.session_calls_factor * cl.r0)
+        if not cl.warm and t - cl.first_t >= cfg.warmup_s and cl.base_n >= self._warm_minutes:
+            cl.warm = True
+            self._set_thresholds(cl)
         cl.suspect = False
-        if not exempt:
-            self._check_growth_and_coupling(cl, b, warm, found)
-        level = max((e.level for e in found), default=OK)
-        if exempt or cl.suspect or max(level, cl.level) >= THROTTLE:
+        if cl.warm and not exempt:
+            self._check_growth_and_coupling(cl, b, found)
+        level = OK
+        if found:
+            found.sort(key=lambda e: -e.level)
+            level = found[0].level
+        if exempt or cl.suspect or level >= THROTTLE or cl.level >= THROTTLE:
             cl.dirty_t = t
-        found.sort(key=lambda e: -e.level)
-        cl.context = tuple(e for e in found if e.level >= NOTIFY)
+        cl.context = tuple(found)
         if level > cl.level:
             self._escalate(cl, level, cl.context, t)
         elif level == cl.level and level > OK:
@@ -936,37 +1041,28 @@ class Detector:
             cl.hold_until = t + cfg.cooldown_s
             cl.decision = self._decision(cl, level, (*cl.context, note), t)
 
-    def _check_hour_caps(self, cl: _Cluster, b: int, t: float, found: list[Evidence]) -> None:
-        cfg = self.config
-        velocity = self._window(cl.r_spend, b, 1, self._w_vel) * 3600.0 / cfg.velocity_window_s
-        hour = cl.hour_prev + cl.m_spend + cl.c_spend
-        cap = cl.cap_hour
-        if velocity <= cap and hour <= cap:
-            return
-        plan = f" (planned window {cl.plan.reason!r})" if cl.plan and not cl.plan_grace else ""
+    def _hour_cap_evidence(
+        self, signal: str, velocity: float, hour: float, cap: float, who: str = "", note: str = ""
+    ) -> Evidence:
+        """Evidence that spend velocity (preferred, it is the earlier sign) or the spend of
+        the last hour is above an hourly cap."""
+        window = self.config.velocity_window_s
         if velocity > cap:
-            found.append(
-                Evidence(
-                    SIGNAL_CAP_HOUR,
-                    TRIP,
-                    f"spend velocity {_usd(velocity)}/h over the last "
-                    f"{_secs(cfg.velocity_window_s)} is above the hourly cap of "
-                    f"{_usd(cap)}/h{plan}.",
-                    cfg.velocity_window_s,
-                    {"velocity_usd_per_hour": round(velocity, 4), "cap_usd_per_hour": cap},
-                )
+            return Evidence(
+                signal,
+                TRIP,
+                f"{who}spend velocity {_usd(velocity)}/h over the last {_secs(window)} is above "
+                f"the hourly cap of {_usd(cap)}/h{note}.",
+                window,
+                {"velocity_usd_per_hour": round(velocity, 4), "cap_usd_per_hour": cap},
             )
-        elif hour > cap:
-            found.append(
-                Evidence(
-                    SIGNAL_CAP_HOUR,
-                    TRIP,
-                    f"spent {_usd(hour)} in the last hour, above the hourly cap of "
-                    f"{_usd(cap)}{plan}.",
-                    3600.0,
-                    {"spend_usd": round(hour, 4), "cap_usd_per_hour": cap},
-                )
-            )
+        return Evidence(
+            signal,
+            TRIP,
+            f"{who}spent {_usd(hour)} in the last hour, above the hourly cap of {_usd(cap)}{note}.",
+            3600.0,
+            {"spend_usd": round(hour, 4), "cap_usd_per_hour": cap},
+        )
 
     def _growth(self, cl: _Cluster, b: int) -> _Growth | None:
         """The fastest significant rise among calls and spend, short and long window."""
@@ -1034,10 +1130,8 @@ class Detector:
         z = (calls - expected) / math.sqrt(cl.phi * expected)
         return _Coupling(calls, inbound, expected, calls / expected, z, window_s)
 
-    def _check_growth_and_coupling(
-        self, cl: _Cluster, b: int, warm: bool, found: list[Evidence]
-    ) -> None:
-        """Judge growth, demand coupling and session volume together.
+    def _check_growth_and_coupling(self, cl: _Cluster, b: int, found: list[Evidence]) -> None:
+        """Judge growth, demand coupling and session volume together (warm clusters only).
 
         ==========================================  ========  ====================
         what is seen                                level     signal
@@ -1050,75 +1144,46 @@ class Detector:
         a session far too busy, ×2/3 sd decoupled   trip      session_volume
         a session far too busy                      notify    session_volume
         ==========================================  ========  ====================
-        (the numbers are the defaults; each is a field of :class:`DetectorConfig`).
+
+        (sd: standard deviations of the cluster's own learnt noise; the numbers are the
+        defaults, each a field of :class:`DetectorConfig`.)
         """
         cfg = self.config
+        quiet = cl.big_t < (b - self._w_cpl) * self._bs
+        # this minute so far and the one before hold the coupling window: a cheap bound
+        if (
+            quiet
+            and self._w_cpl <= self._bpm
+            and cl.m_calls + cl.mr_calls[(b // self._bpm - 1) % _HOUR_MINUTES] < cl.judge_min
+        ):
+            return
         calls = self._window(cl.r_calls, b, 1, self._w_cpl)
-        if calls < cl.judge_min and cl.big_t < (b - self._w_cpl) * self._bs:
+        if quiet and calls < cl.judge_min:
             return  # a quiet cluster: nothing here can notify or raise a suspicion
         c = self._coupling(cl, b, calls)
         level = OK
-        if warm:
-            if c.ratio >= cfg.coupling_trip_ratio and c.z >= cfg.coupling_trip_z:
-                level = TRIP
-            elif c.ratio >= cfg.coupling_throttle_ratio and c.z >= cfg.coupling_throttle_z:
-                level = THROTTLE
-            elif c.ratio >= cfg.coupling_notify_ratio and c.z >= cfg.coupling_notify_z:
-                level = NOTIFY
-        coupling_text = (
-            f"{c.calls:.0f} model/tool/compute calls in the last {_secs(c.window_s)} for "
-            f"{c.inbound:.1f} inbound requests, where demand and this cluster's usual rate "
-            f"explain {c.expected:.0f} (baseline {cl.r0:.1f} calls per request, "
-            f"{cl.mu_calls:.0f} calls/min): ×{c.ratio:.1f}, {c.z:.1f} standard deviations above."
-        )
-        coupling_values: dict[str, float | int | str] = {
-            "calls": c.calls,
-            "inbound": round(c.inbound, 2),
-            "expected_calls": round(c.expected, 2),
-            "ratio": round(c.ratio, 3),
-            "z": round(c.z, 2),
-            "baseline_calls_per_request": round(cl.r0, 3),
-            "baseline_calls_per_minute": round(cl.mu_calls, 3),
-            "baseline_noise": round(cl.phi, 3),
-        }
+        if c.ratio >= cfg.coupling_trip_ratio and c.z >= cfg.coupling_trip_z:
+            level = TRIP
+        elif c.ratio >= cfg.coupling_throttle_ratio and c.z >= cfg.coupling_throttle_z:
+            level = THROTTLE
+        elif c.ratio >= cfg.coupling_notify_ratio and c.z >= cfg.coupling_notify_z:
+            level = NOTIFY
         g = self._growth(cl, b)
         big = self._big_session(cl, b * self._bs, c.window_s)
-        cl.suspect = warm and (c.z >= _SUSPECT_Z or big is not None)
-
-        growth_text = ""
-        growth_values: dict[str, float | int | str] = {}
-        if g is not None:
-            fmt = _usd if g.series == "spend" else (lambda x: f"{x:.0f} calls")
-            growth_text = (
-                f"{g.series} doubling every {_secs(g.doubling_s)} ({_secs(g.half_s)} windows: "
-                f"{fmt(g.before)} → {fmt(g.now)}); inbound requests {g.in_before:.0f} → "
-                f"{g.in_now:.0f}."
-            )
-            growth_values = {
-                "series": g.series,
-                "doubling_s": round(g.doubling_s, 1),
-                "before": round(g.before, 4),
-                "now": round(g.now, 4),
-                "inbound_before": g.in_before,
-                "inbound_now": g.in_now,
-            }
+        cl.suspect = c.z >= _SUSPECT_Z or big is not None
 
         fast = g is not None and g.doubling_s <= cfg.growth_trip_doubling_s
-        if (
-            warm
-            and fast
-            and c.ratio >= cfg.decoupled_growth_ratio
-            and c.z >= cfg.decoupled_growth_z
-        ):
+        if fast and c.ratio >= cfg.decoupled_growth_ratio and c.z >= cfg.decoupled_growth_z:
+            assert g is not None
             found.append(
                 Evidence(
                     SIGNAL_DECOUPLED_GROWTH,
                     TRIP,
-                    f"{growth_text} Demand does not explain it: {coupling_text} (trips at "
-                    f"×{cfg.decoupled_growth_ratio:g} and {cfg.decoupled_growth_z:g} standard "
-                    f"deviations with doubling ≤ {_secs(cfg.growth_trip_doubling_s)}).",
-                    2 * g.half_s if g is not None else c.window_s,
-                    {**growth_values, **coupling_values},
+                    f"{_growth_text(g)} Demand does not explain it: {_coupling_text(cl, c)} "
+                    f"(trips at ×{cfg.decoupled_growth_ratio:g} and {cfg.decoupled_growth_z:g} "
+                    f"standard deviations with doubling ≤ {_secs(cfg.growth_trip_doubling_s)}).",
+                    2 * g.half_s,
+                    {**_growth_values(g), **_coupling_values(cl, c)},
                 )
             )
             if big is not None:
@@ -1132,38 +1197,42 @@ class Detector:
                         SIGNAL_SESSION_VOLUME,
                         TRIP,
                         f"{text} Demand does not explain the cluster's calls either: "
-                        f"{coupling_text} (a session this busy trips once calls are "
+                        f"{_coupling_text(cl, c)} (a session this busy trips once calls are "
                         f"×{cfg.coupling_notify_ratio:g} and {cfg.coupling_notify_z:g} standard "
                         f"deviations above demand).",
                         c.window_s,
-                        {**values, **coupling_values},
+                        {**values, **_coupling_values(cl, c)},
                     )
                 )
                 return
-            found.append(
-                Evidence(SIGNAL_SESSION_VOLUME, NOTIFY, text, float(values["age_s"]), values)
-            )
+            found.append(Evidence(SIGNAL_SESSION_VOLUME, NOTIFY, text, c.window_s, values))
         if level:
-            found.append(Evidence(SIGNAL_COUPLING, level, coupling_text, c.window_s, coupling_values))
-        # growth worth a notification: against the cluster's own noise, to at least twice
-        # its usual level (a busy half-minute after a quiet one is not growth)
-        usual = cl.mu_calls * (g.half_s / _MINUTE) if g is not None else 0.0
+            found.append(
+                Evidence(
+                    SIGNAL_COUPLING,
+                    level,
+                    _coupling_text(cl, c),
+                    c.window_s,
+                    _coupling_values(cl, c),
+                )
+            )
+        # growth worth a notification on its own: against the cluster's own noise, and to
+        # at least twice its usual level (a busy half-minute after a quiet one is not growth)
         if (
-            warm
-            and g is not None
+            g is not None
             and g.notable
             and g.doubling_s <= cfg.growth_notify_doubling_s
-            and g.calls_now >= 2.0 * usual
+            and g.calls_now >= 2.0 * cl.mu_calls * g.half_s / _MINUTE
         ):
             tracks = "Partly decoupled from demand" if level else "Growth tracks demand"
             found.append(
                 Evidence(
                     SIGNAL_GROWTH,
                     NOTIFY,
-                    f"{growth_text} {tracks}: calls ×{c.ratio:.1f} of what demand explains; "
+                    f"{_growth_text(g)} {tracks}: calls ×{c.ratio:.1f} of what demand explains; "
                     f"not a runaway on its own.",
                     2 * g.half_s,
-                    growth_values,
+                    _growth_values(g),
                 )
             )
 
@@ -1188,7 +1257,7 @@ class Detector:
         }
         return text, values
 
-    # -- per-event signals -----------------------------------------------------------------------
+    # -- per-event signals ------------------------------------------------------------------------
 
     def _repetition(
         self, cl: _Cluster, sid: str, s: _Stream, period: int, t: float, kind: str
@@ -1216,8 +1285,11 @@ class Detector:
         cl.hold_until = t + cfg.cooldown_s
         if level == cl.level:
             return
-        stream = "model call" if kind == MODEL_CALL else "tool call or launch"
-        what = f"the same {stream}" if period == 1 else f"a cycle of {period} {stream}s"
+        if kind == MODEL_CALL:
+            stream, plural = "model call", "model calls"
+        else:
+            stream, plural = "tool call or launch", "tool calls or launches"
+        what = f"the same {stream}" if period == 1 else f"a cycle of {period} {plural}"
         evidence = Evidence(
             SIGNAL_REPETITION,
             level,
@@ -1253,9 +1325,10 @@ class Detector:
         )
         self._escalate(cl, TRIP, (evidence, *cl.context), t)
 
-    # -- all clusters -------------------------------------------------------------------------------
+    # -- all clusters -----------------------------------------------------------------------------
 
-    def _roll_total(self, b: int, t: float) -> None:
+    def _roll_total(self, b: int) -> None:
+        """The all-cluster spend ring: close its bucket, check the total hourly cap."""
         if b < self._g_bucket:
             return  # late event: it counts in the current bucket
         n = self._n_short
@@ -1276,42 +1349,22 @@ class Detector:
                     self._g_minutes[k % _HOUR_MINUTES] = 0.0
             self._g_min_cur = 0.0
             self._g_min = minute
-        total = 0.0
-        for k in range(b - self._bpm + 1, b):
-            total += ring[k % n]
-        self._g_prev = total
+        self._g_prev = self._window(ring, b, 1, self._bpm - 1)
         if self._total_trip is not None:
             return
-        cfg = self.config
-        velocity = self._window(ring, b, 1, self._w_vel) * 3600.0 / cfg.velocity_window_s
+        cap = self.config.total_usd_per_hour
+        velocity = self._window(ring, b, 1, self._w_vel) * self._per_hour
         hour = self._g_min_cur
         for k in range(1, _HOUR_MINUTES):
             hour += self._g_minutes[(minute - k) % _HOUR_MINUTES]
-        if velocity > cfg.total_usd_per_hour:
+        if velocity > cap or hour > cap:
             self._set_total_trip(
-                Evidence(
-                    SIGNAL_TOTAL_CAP_HOUR,
-                    TRIP,
-                    f"all clusters together: spend velocity {_usd(velocity)}/h over the last "
-                    f"{_secs(cfg.velocity_window_s)} is above the total hourly cap of "
-                    f"{_usd(cfg.total_usd_per_hour)}/h.",
-                    cfg.velocity_window_s,
-                    {"velocity_usd_per_hour": round(velocity, 4), "cap": cfg.total_usd_per_hour},
-                )
-            )
-        elif hour > cfg.total_usd_per_hour:
-            self._set_total_trip(
-                Evidence(
-                    SIGNAL_TOTAL_CAP_HOUR,
-                    TRIP,
-                    f"all clusters together spent {_usd(hour)} in the last hour, above the "
-                    f"total hourly cap of {_usd(cfg.total_usd_per_hour)}.",
-                    3600.0,
-                    {"spend_usd": round(hour, 4), "cap": cfg.total_usd_per_hour},
+                self._hour_cap_evidence(
+                    SIGNAL_TOTAL_CAP_HOUR, velocity, hour, cap, who="all clusters together: "
                 )
             )
 
-    def _total_minute_cap(self, t: float) -> None:
+    def _total_minute_cap(self) -> None:
         if self._total_trip is not None:
             return
         cap = self.config.total_usd_per_minute

@@ -202,9 +202,8 @@ class Event:
         """
         kind = KIND_BY_DETAIL_TYPE.get(detail_type)
         if kind is None:
-            raise EventError(
-                f"unknown detail-type {detail_type!r}; expected one of {sorted(KIND_BY_DETAIL_TYPE)}"
-            )
+            expected = ", ".join(sorted(KIND_BY_DETAIL_TYPE))
+            raise EventError(f"unknown detail-type {detail_type!r}; expected one of: {expected}")
         try:
             cluster = str(detail["cluster"])
             when = parse_time(str(detail["time"]))

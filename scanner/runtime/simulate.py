@@ -14,7 +14,9 @@ time and reports, per scenario:
   spent by then: a CloudWatch billing alarm (``EstimatedCharges`` data every six hours)
   and an AWS budget (refreshed every eight hours), both set to catch $100 of unexpected
   spend, assuming the anomaly keeps running until they fire (fan-outs and storms stop
-  growing at an account concurrency of 1,000).
+  growing at an account concurrency of 1,000). That is their best case: each fires at
+  its first data refresh after the threshold is crossed (refreshes at fixed UTC hours),
+  while real billing data also lags the spend.
 
 The normal workload: users send about one request every ten seconds; each starts an
 agent session of one to eight model calls (a small model at $1/M input and $5/M output
@@ -26,7 +28,7 @@ Scenarios (``legit`` ones must never trip, ``runaway`` ones must trip within 60 
 
 =================  =======  =============================================================
 steady             legit    one hour of the normal workload
-diurnal            legit    a four-hour morning ramp, demand ×5 (trough to peak)
+diurnal            legit    the morning ramp of a day, demand ×5 from trough to peak in 3 h
 viral              legit    demand ×20 within ten minutes, a 15-minute plateau, a decline
 planned_batch      legit    a 27-minute batch job (six workers) inside an announced window
 tool_loop          runaway  a session calls the same tool again and again, context growing
@@ -69,6 +71,7 @@ BUDGET_PERIOD_S = 8 * 3600.0
 GUARD_HORIZON_S = 72 * 3600.0
 CONCURRENCY = 1000  # where an exponential runaway stops growing (account concurrency)
 LOOP_CONTEXT_CAP = 200_000
+RUNAWAY_HORIZON_S = 180.0  # traffic simulated after a runaway's onset (it must trip by 60 s)
 
 _FIXED_TOOLS = ("get_time", "list_open_tickets")  # no arguments: always the same signature
 _TOOLS = ("search_kb", "get_order", "get_customer", "create_ticket", "send_reply", "lookup_sku")
@@ -96,9 +99,8 @@ def _model_cost(tokens_in: int, tokens_out: int) -> float:
 class _Traffic:
     """Builds one scenario's event stream for one seed."""
 
-    def __init__(self, rng: random.Random, start: float) -> None:
+    def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.start = start
         self.out: Stream = []
         self._n = 0
 
@@ -226,11 +228,10 @@ class _Traffic:
         rng = self.rng
         root = self.sid("fan")
         self.inbound(t0, root, True)
-        agents = [(t0 + 0.2, root)]  # (start time, session)
-        population = 0
+        agents = [(t0 + 0.2, root)]  # (start time, session); agents never finish
+        spawned = 1
         while agents:
             start, sid = agents.pop()
-            population += 1
             t = start
             next_spawn = start + rng.uniform(27.0, 33.0)
             while t < t1:
@@ -240,7 +241,7 @@ class _Traffic:
                 tdur = rng.uniform(0.1, 0.4)
                 self.tool(t, sid, "delegate", _sig(rng), tdur, True)
                 t += tdur
-                if t >= next_spawn and population < CONCURRENCY:
+                if t >= next_spawn and spawned < CONCURRENCY:
                     child = self.sid("fan")
                     launch = Event(
                         COMPUTE_LAUNCH,
@@ -256,9 +257,8 @@ class _Traffic:
                     )
                     self.add(launch, True)
                     agents.append((t + 0.1, child))
-                    population += 1
+                    spawned += 1
                     next_spawn = t + rng.uniform(27.0, 33.0)
-            population -= 1
 
     def retry_storm(self, t0: float, t1: float) -> None:
         """The payments API fails from t0; every session that needs it retries forever,
@@ -352,15 +352,15 @@ def _viral_rate(t_launch: float) -> Callable[[float], float]:
 
 
 def _steady(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     end = start + 3600
     tr.arrivals(start, end, lambda t: BASE_RATE, BASE_RATE)
     return Built(tr.out, start, end, None)
 
 
 def _diurnal(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
-    span = 4 * 3600.0
+    tr = _Traffic(rng)
+    span = 3 * 3600.0
     end = start + span
 
     def rate(t: float) -> float:
@@ -371,7 +371,7 @@ def _diurnal(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
 
 
 def _viral(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     launch = start + WARMUP_S
     end = launch + 1800
     tr.arrivals(start, end, _viral_rate(launch), BASE_RATE * 20)
@@ -379,7 +379,7 @@ def _viral(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
 
 
 def _planned_batch(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     w0, w1 = start + WARMUP_S, start + WARMUP_S + 1800
     end = start + 3600
     tr.arrivals(start, end, lambda t: BASE_RATE, BASE_RATE)
@@ -401,18 +401,18 @@ def _loop_rate(tau: float) -> float:
 
 
 def _tool_loop(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     onset = _onset(rng, start)
-    end = onset + 600
+    end = onset + RUNAWAY_HORIZON_S
     tr.arrivals(start, end, lambda t: BASE_RATE, BASE_RATE)
     tr.tool_loop(onset, end)
     return Built(tr.out, start, end, onset, anomaly_rate=_loop_rate)
 
 
 def _fan_out(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     onset = _onset(rng, start)
-    end = onset + 300
+    end = onset + RUNAWAY_HORIZON_S
     tr.arrivals(start, end, lambda t: BASE_RATE, BASE_RATE)
     tr.fan_out(onset, end)
     per_agent = (_model_cost(2250, 200) + 1e-4) / 1.15
@@ -424,9 +424,9 @@ def _fan_out(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
 
 
 def _retry_storm(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     onset = _onset(rng, start)
-    end = onset + 600
+    end = onset + RUNAWAY_HORIZON_S
     tr.arrivals(start, onset, lambda t: BASE_RATE, BASE_RATE)
     tr.retry_storm(onset, end)
 
@@ -438,9 +438,9 @@ def _retry_storm(rng: random.Random, start: float, cfg: DetectorConfig) -> Built
 
 
 def _slow_leak(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     onset = _onset(rng, start)
-    end = onset + 600
+    end = onset + RUNAWAY_HORIZON_S
     leak = 1.2 * cfg.usd_per_hour
     tr.arrivals(start, end, lambda t: BASE_RATE, BASE_RATE)
     tr.slow_leak(onset, end, leak)
@@ -448,10 +448,10 @@ def _slow_leak(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
 
 
 def _loop_in_viral(rng: random.Random, start: float, cfg: DetectorConfig) -> Built:
-    tr = _Traffic(rng, start)
+    tr = _Traffic(rng)
     launch = start + WARMUP_S
     onset = launch + 300 + rng.uniform(0, 60)
-    end = onset + 600
+    end = onset + RUNAWAY_HORIZON_S
     tr.arrivals(start, end, _viral_rate(launch), BASE_RATE * 20)
     tr.tool_loop(onset, end)
     return Built(tr.out, start, end, onset, anomaly_rate=_loop_rate)
@@ -461,7 +461,7 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("steady", "legit", "one hour of normal traffic", _steady),
-        Scenario("diurnal", "legit", "morning ramp, demand x5 over four hours", _diurnal),
+        Scenario("diurnal", "legit", "morning ramp, demand x5 in three hours", _diurnal),
         Scenario("viral", "legit", "viral launch: demand x20 within ten minutes", _viral),
         Scenario("planned_batch", "legit", "batch job inside an announced window", _planned_batch),
         Scenario("tool_loop", "runaway", "one session calling the same tool in a loop", _tool_loop),
@@ -503,6 +503,7 @@ class Result:
     false_trips: int
     max_level: str
     notified: bool
+    first_notice: str  # the first decision above ok, explained
     billing_alarm_after_s: float | None = None
     billing_alarm_spent_usd: float | None = None
     budget_after_s: float | None = None
@@ -564,6 +565,7 @@ def run_scenario(
     observe = detector.observe
     onset = built.onset
     trip: Decision | None = None
+    notice: Decision | None = None
     max_level = Level.OK
     anomaly_spend = 0.0
     count = 0
@@ -575,6 +577,8 @@ def run_scenario(
         assessed = decision.assessed
         if assessed > max_level:
             max_level = assessed
+            if notice is None:
+                notice = decision
             if assessed == TRIP:
                 trip = decision
                 if onset is not None and t >= onset:
@@ -599,6 +603,7 @@ def run_scenario(
         trip_after_s=None if trip_after is None else round(trip_after, 3),
         trip_signal=trip.evidence[0].signal if trip and trip.evidence else "",
         explanation=trip.explain() if trip else "",
+        first_notice=notice.explain() if notice else "",
         spent_before_trip_usd=round(anomaly_spend, 4),
         false_trips=false_trips,
         max_level=max_level.label,
@@ -622,6 +627,7 @@ class Summary:
     false_trips: int
     false_trip_rate: float
     notified_runs: int
+    tripped_after_onset: int
     within_60s: int
     latency_s: dict[str, float] = field(default_factory=dict)  # min / median / max
     spent_before_trip_usd: dict[str, float] = field(default_factory=dict)
@@ -666,6 +672,7 @@ def summarize(results: Sequence[Result]) -> Summary:
         false_trips=false_trips,
         false_trip_rate=false_trips / len(results),
         notified_runs=sum(r.notified for r in results),
+        tripped_after_onset=len(latencies),
         within_60s=sum(1 for v in latencies if v <= 60.0),
         latency_s=_spread(latencies),
         spent_before_trip_usd=_spread(
@@ -706,6 +713,8 @@ def _text_single(r: Result) -> str:
     if r.kind == "legit":
         verdict = "FALSE TRIP" if r.tripped else "no trip (correct)"
         lines.append(f"  {verdict}; highest level {r.max_level}")
+        if r.first_notice and not r.tripped:
+            lines.append(f"  first notice: {r.first_notice}")
     elif r.trip_after_s is not None and r.trip_after_s >= 0:
         lines.append(
             f"  tripped {r.trip_after_s:.1f} s after onset on {r.trip_signal}; the anomaly "
@@ -738,7 +747,7 @@ def _text_summary(s: Summary) -> str:
     if s.kind == "runaway":
         lat = s.latency_s
         lines.append(
-            f"  tripped after onset: {len(lat) and s.trips}/{s.runs}, within 60 s: "
+            f"  tripped after onset: {s.tripped_after_onset}/{s.runs}, within 60 s: "
             f"{s.within_60s}/{s.runs}; latency s min/median/max: "
             + ("/".join(f"{lat[k]:.1f}" for k in ("min", "median", "max")) if lat else "-")
         )
@@ -790,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
         summary, results = run_many(name, seeds, dry_run=args.dry_run)
         if len(seeds) == 1:
             r = results[0]
-            out.append({k: v for k, v in asdict(r).items()})
+            out.append(asdict(r))
             blocks.append(_text_single(r))
         else:
             out.append(asdict(summary))
