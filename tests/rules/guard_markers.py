@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import FIXTURES
+from costbreaker.config import Config
+from tests.conftest import FIXTURES, hits, run_scan
 
 MARKER = re.compile(r"#\s*expect(?:-at\s+(?P<at>\d+))?:\s*(?P<rule>CB\d{3})\s+(?P<resource>\S+)")
 SUFFIXES = {".yaml", ".yml", ".tf", ".json"}
@@ -30,3 +31,17 @@ def expected(path: Path, rule: str) -> list[tuple[str, str, str, int]]:
                     at = int(match.group("at")) if match.group("at") else number
                     found.append((rule, match.group("resource"), shown, at))
     return sorted(found)
+
+
+def assert_marked_findings(target: Path, rule: str, config: Config | None = None) -> None:
+    """A bad fixture marks findings of `rule`, a good one none; the scan's open findings
+    of that rule are exactly the marked ones, and the fixture scans without errors."""
+    want = expected(target, rule)
+    name = target.relative_to(FIXTURES).as_posix()
+    if "_bad" in target.name:
+        assert want, f"{name} marks no {rule} finding"
+    else:
+        assert not want, f"{name} is a good fixture but marks {rule} findings"
+    result = run_scan(target, config=config)
+    assert not result.errors
+    assert sorted(hits(result, rule)) == want

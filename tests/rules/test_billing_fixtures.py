@@ -11,7 +11,7 @@ from costbreaker.engine import evaluate, select_rules
 from costbreaker.guards import Topic
 from costbreaker.inventory import Inventory, Location
 from tests.conftest import FIXTURES, hits, make_config, run_scan
-from tests.rules.guard_markers import expected
+from tests.rules.guard_markers import assert_marked_findings
 
 BILLING = FIXTURES / "billing"
 GUARDRAIL = make_config(scope={"guardrail_stack": True})
@@ -30,15 +30,7 @@ CASES = [
 
 @pytest.mark.parametrize(("rule", "path"), CASES, ids=[f"{r}-{p}" for r, p in CASES])
 def test_rule_on_fixture(rule: str, path: str) -> None:
-    target = BILLING / path
-    want = expected(target, rule)
-    if "_bad" in path:
-        assert want, f"{path} marks no {rule} finding"
-    else:
-        assert not want, f"{path} is a good fixture but marks {rule} findings"
-    result = run_scan(target, config=GUARDRAIL)
-    assert not result.errors
-    assert sorted(hits(result, rule)) == want
+    assert_marked_findings(BILLING / path, rule, config=GUARDRAIL)
 
 
 def test_cb301_needs_a_guardrail_stack_for_iac() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FIXTURES, hits, run_scan
-from tests.rules.guard_markers import expected
+from tests.rules.guard_markers import assert_marked_findings
 
 BREAKER = FIXTURES / "breaker"
 
@@ -25,15 +25,7 @@ CASES = [
 
 @pytest.mark.parametrize(("rule", "path"), CASES, ids=[f"{r}-{p}" for r, p in CASES])
 def test_rule_on_fixture(rule: str, path: str) -> None:
-    target = BREAKER / path
-    want = expected(target, rule)
-    if "_bad" in path:
-        assert want, f"{path} marks no {rule} finding"
-    else:
-        assert not want, f"{path} is a good fixture but marks {rule} findings"
-    result = run_scan(target)
-    assert not result.errors
-    assert sorted(hits(result, rule)) == want
+    assert_marked_findings(BREAKER / path, rule)
 
 
 def test_cb202_names_each_mistake() -> None:
