@@ -44,3 +44,17 @@ def test_vendored_and_hidden_folders_are_not_walked(tmp_path: Path):
     shutil.copy(TEMPLATE, tmp_path / "t.yaml")
     result = run_scan(tmp_path, root=tmp_path)
     assert result.inventory.files_scanned == ["t.yaml"]
+
+
+def test_our_own_reports_in_the_scanned_folder_are_not_templates(tmp_path: Path):
+    """A SARIF or JSON report written into the repository quotes template snippets in
+    its rule help; re-scanning the folder must not take it for a template."""
+    from costbreaker.reports import json_report, sarif
+
+    shutil.copy(TEMPLATE, tmp_path / "t.yaml")
+    first = run_scan(tmp_path, root=tmp_path)
+    (tmp_path / "results.sarif.json").write_text(sarif.render(first))
+    (tmp_path / "results.json").write_text(json_report.render(first))
+    again = run_scan(tmp_path, root=tmp_path)
+    assert again.inventory.files_scanned == ["t.yaml"]
+    assert not again.inventory.notices and not again.errors

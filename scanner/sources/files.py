@@ -30,6 +30,9 @@ MAX_TEMPLATE_BYTES = 10 * 1024 * 1024  # CloudFormation itself accepts 1 MB
 MAX_PLAN_BYTES = 512 * 1024 * 1024
 
 _CFN_TYPE = re.compile(rb"""Type["']?\s*:\s*["']?(?:AWS|Custom|Alexa)::""")
+# A top-level `Resources:` in YAML, or a `"Resources": {` mapping in JSON; not the word
+# inside a string (a SARIF file's rule help quotes template snippets).
+_RESOURCES_KEY = re.compile(rb"""(?m)^Resources[ \t]*:|"Resources"\s*:\s*\{""")
 _PLAN_HEAD = re.compile(rb'^\s*\{\s*"format_version"')
 
 
@@ -54,7 +57,7 @@ def display_path(path: Path, root: Path) -> str:
 def _looks_like_cloudformation(data: bytes) -> bool:
     if b"AWSTemplateFormatVersion" in data:
         return True
-    return b"Resources" in data and _CFN_TYPE.search(data) is not None
+    return _RESOURCES_KEY.search(data) is not None and _CFN_TYPE.search(data) is not None
 
 
 def classify(name: str, data: bytes) -> str | None:
