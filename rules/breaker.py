@@ -205,8 +205,18 @@ def cb202(inventory: Inventory, config: Config) -> Iterator[Finding]:
                 (f"trust policy: {p}", loc) for p, loc in document_problems(fact.trust)
             )
     for policy in inventory.of(Policy):
-        if policy.document is None:
+        # An incomplete merged document is unknown as a whole, but the statements it does
+        # show are still written as they are.
+        document = policy.document or policy.partial
+        if document is None:
             continue
+        if policy.borrowed:
+            # Statements merged in from another document are reported on that one.
+            document = iam.Document(
+                tuple(s for i, s in enumerate(document.statements) if i not in policy.borrowed),
+                document.location,
+                document.problems,
+            )
         key = (policy.scope, policy.address)
         facts.setdefault(key, inventory.find(policy.scope, policy.address) or policy)
         label = (
@@ -214,7 +224,7 @@ def cb202(inventory: Inventory, config: Config) -> Iterator[Finding]:
             if policy.policy_kind == "inline" and (policy.name)
             else ""
         )
-        grouped[key].extend((label + p, loc) for p, loc in document_problems(policy.document))
+        grouped[key].extend((label + p, loc) for p, loc in document_problems(document))
     for key, problems in grouped.items():
         if not problems:
             continue

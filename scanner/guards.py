@@ -57,6 +57,13 @@ class Policy(Resource):
     document: iam.Document | None = None
     document_ref: str = ""  # address of the data.aws_iam_policy_document it uses
     unresolved: str = ""  # why the document cannot be read statically
+    # A merged aws_iam_policy_document with a part that cannot be read has no `document`
+    # (it is unknown, never complete); `partial` keeps what could be read, so that CB202
+    # still checks the statements written there.
+    partial: iam.Document | None = None
+    # Positions in `document` (or `partial`) of statements merged in from other in-scope
+    # documents: CB202 reports those on the document that declares them, not twice.
+    borrowed: frozenset[int] = frozenset()
     owner: str = ""  # inline: the role, user, group or function it belongs to
     attached_to: tuple[Ref, ...] = ()  # roles/users/groups/targets it is attached to
     description: str = ""

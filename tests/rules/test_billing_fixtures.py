@@ -81,3 +81,27 @@ def test_cb305_says_whether_billing_guards_exist() -> None:
     (finding,) = [f for f in result.findings if f.rule_id == "CB305"]
     assert "not even a billing signal guards it" in finding.message
     assert "bedrock:InvokeModel" in finding.message
+
+
+def test_cb302_region_of_a_plan_alarm() -> None:
+    """A plan's planned values carry no region: it comes from the provider configuration
+    the alarm uses (`configuration.provider_config[provider_config_key]`), a constant or a
+    root variable's planned value. A region only known after apply stays unknown, as an
+    HCL provider without a static region does."""
+    result = run_scan(BILLING / "plan/cb302_plan.json")
+    assert not result.errors
+    file = "billing/plan/cb302_plan.json"
+    assert hits(result, "CB302") == [
+        ("CB302", "aws_cloudwatch_metric_alarm.eu", file, 481),
+        ("CB302", "aws_cloudwatch_metric_alarm.by_variable", file, 514),
+    ]
+    messages = {f.resource: f.message for f in result.findings if f.rule_id == "CB302"}
+    hcl = run_scan(BILLING / "tf/cb302_bad")
+    hcl_message = next(
+        f.message for f in hcl.findings if f.resource == "aws_cloudwatch_metric_alarm.eu"
+    )
+    assert messages["aws_cloudwatch_metric_alarm.eu"] == hcl_message
+    assert (
+        "deployed in ap-southeast-2, but EstimatedCharges exists only in us-east-1"
+        in (messages["aws_cloudwatch_metric_alarm.by_variable"])
+    )

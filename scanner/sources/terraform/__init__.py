@@ -67,6 +67,12 @@ def _load_module(directory: str, sources: list[SourceFile], inventory: Inventory
                 scope.locals.update(block.attrs)
             elif block.type == "provider":
                 scope.providers.append(block)
+            elif (
+                block.type == "data"
+                and len(block.labels) >= 2
+                and block.labels[0] == "aws_iam_policy_document"
+            ):
+                scope.documents[f"data.aws_iam_policy_document.{block.labels[1]}"] = block
     evaluator = Evaluator(scope)
     for source, blocks in parsed:
         lines = source.text.splitlines()
@@ -181,6 +187,7 @@ def load_plan(source: SourceFile, inventory: Inventory) -> None:
             if isinstance(unknown, dict):
                 unknown_by_address[str(change.get("address"))] = unknown
     references = _references(plan.get("configuration"))
+    regions = _provider_regions(plan, source)
     root = (plan.get("planned_values") or {}).get("root_module") or {}
     for resource in _walk_modules(root):
         address = str(resource.get("address", ""))
@@ -198,6 +205,7 @@ def load_plan(source: SourceFile, inventory: Inventory) -> None:
             unknown_by_address.get(address, {}),
             references.get(config_address, {}),
             location,
+            regions.get(config_address) if regions else None,
         )
         tf = TfResource(
             address=address,
@@ -244,6 +252,78 @@ def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
     if isinstance(configuration, dict):
         walk(configuration.get("root_module"), "")
     return found
+
+
+def _provider_regions(plan: dict, source: SourceFile) -> dict[str, Value]:
+    """Configuration address → region of the AWS provider configuration it uses.
+
+    Planned values do not say where a resource is deployed; the configuration section
+    does: `provider_config` holds each provider configuration (`aws`, `aws.east`,
+    `module.m:aws`) with its `region` expression, and each configured resource names its
+    configuration in `provider_config_key`. A constant region is known; one from a root
+    variable is read from the plan's variables; anything else is unresolved; no region
+    (or no configuration for the key) is absent, as in HCL without a region."""
+    configuration = plan.get("configuration")
+    if not isinstance(configuration, dict):
+        return {}
+    providers = configuration.get("provider_config")
+    if not isinstance(providers, dict) or not providers:
+        return {}
+    variables = plan.get("variables") if isinstance(plan.get("variables"), dict) else {}
+    by_key: dict[str, Value] = {}
+    for key, provider in providers.items():
+        if not isinstance(provider, dict) or provider.get("name", "aws") != "aws":
+            continue
+        expressions = provider.get("expressions")
+        expr = expressions.get("region") if isinstance(expressions, dict) else None
+        if not isinstance(expr, dict):
+            continue
+        where = Location(source.display, _line_of_region(source.text, str(key)), 0)
+        if isinstance(expr.get("constant_value"), str):
+            by_key[key] = Value.literal(expr["constant_value"], where)
+            continue
+        refs = expr.get("references")
+        refs = [str(r) for r in refs] if isinstance(refs, list) else []
+        variable = refs[0][4:] if len(refs) == 1 and refs[0].startswith("var.") else ""
+        given = variables.get(variable) if variable and not provider.get("module_address") else None
+        if isinstance(given, dict) and isinstance(given.get("value"), str):
+            by_key[key] = Value.literal(given["value"], where)
+        else:
+            shown = ", ".join(refs) or "an expression"
+            by_key[key] = Value.unresolved(f"the provider's region is {shown}", where)
+    if not by_key:
+        return {}
+    found: dict[str, Value] = {}
+
+    def walk(module: object, prefix: str) -> None:
+        if not isinstance(module, dict):
+            return
+        for resource in module.get("resources") or []:
+            if not isinstance(resource, dict):
+                continue
+            address = prefix + str(resource.get("address", ""))
+            key = resource.get("provider_config_key") or ("" if prefix else "aws")
+            if isinstance(key, str) and key in by_key:
+                found[address] = by_key[key]
+        for name, call in (module.get("module_calls") or {}).items():
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{prefix}module.{name}.")
+
+    walk(configuration.get("root_module"), "")
+    return found
+
+
+def _line_of_region(text: str, key: str) -> int:
+    """Line of a provider configuration's `region` in the plan file (0 when not found)."""
+    start = text.find('"provider_config"')
+    if start < 0:
+        return 0
+    for pattern in (f'"{key}":', f'"{key}" :'):
+        at = text.find(pattern, start)
+        if at >= 0:
+            region = text.find('"region"', at)
+            return text.count("\n", 0, region) + 1 if region >= 0 else 0
+    return 0
 
 
 def _expression_references(expr: object) -> list[str]:

@@ -12,7 +12,8 @@ tells where a billing alarm is deployed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from costbreaker import iam
@@ -260,16 +261,174 @@ def _policy_document_blocks(res: TfResource) -> iam.Document:
     return iam.parse_document({"Statement": statements}, _MapSource(res.location, lines))
 
 
+# ---- merged policy documents -------------------------------------------------------------
+_SOURCES = "source_policy_documents"
+_OVERRIDES = "override_policy_documents"
+_MAX_MERGE_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class _Merged:
+    """A document with its source and override documents folded in, as Terraform builds
+    its `json`: `why` is set when a part cannot be read (the statements are then only
+    what could be read); `borrowed` are positions of statements from other in-scope
+    documents."""
+
+    document: iam.Document
+    why: str = ""
+    borrowed: frozenset[int] = frozenset()
+
+
+def _merge_into(
+    merged: list[tuple[iam.Statement, bool]], statements: Iterable[iam.Statement], borrowed: bool
+) -> None:
+    """Terraform's merge step: a statement with the Sid of one already there replaces it
+    in place; any other statement is appended."""
+    for statement in statements:
+        if statement.sid:
+            for i, (old, _) in enumerate(merged):
+                if old.sid == statement.sid:
+                    merged[i] = (statement, borrowed)
+                    break
+            else:
+                merged.append((statement, borrowed))
+        else:
+            merged.append((statement, borrowed))
+
+
+def _tuple_items(expr: Any) -> list[Any]:
+    """The element expressions of an HCL tuple literal (`[a, b]`), aligned with what the
+    evaluator returns for it; [] for any other expression."""
+    node = expr
+    while getattr(node, "data", None) == "expr_term":
+        inner = [k for k in node.children if not _is_noise(k) and hasattr(k, "data")]
+        if len(inner) != 1:
+            return []
+        node = inner[0]
+    if getattr(node, "data", None) != "tuple":
+        return []
+    return [k for k in node.children if not _is_noise(k) and hasattr(k, "data")]
+
+
+def _part_documents(
+    res: TfResource, name: str, stack: tuple[str, ...], missing: list[str]
+) -> list[tuple[tuple[iam.Statement, ...], bool]]:
+    """(statements, borrowed) of each document listed in `source_policy_documents` or
+    `override_policy_documents`, in order; what cannot be read is added to `missing`."""
+    node = res.node
+    raw = node.raw(name)
+    if raw is None:
+        return []
+    where = node.where(name)
+    if not isinstance(raw, list):
+        missing.append(f"{name}: {getattr(raw, 'why', 'not a static list')}")
+        return []
+    attr = node.block.attrs.get(name) if isinstance(node, HclNode) else None
+    exprs = _tuple_items(attr.expr) if attr is not None else []
+    parts: list[tuple[tuple[iam.Statement, ...], bool]] = []
+    for i, item in enumerate(raw):
+        expr = exprs[i] if i < len(exprs) and len(exprs) == len(raw) else None
+        line = expr.meta.line if expr is not None and not expr.meta.empty else 0
+        here = where.at(line, 0) if line else where
+        if isinstance(item, Unknown):
+            address = item.ref if isinstance(node, HclNode) else ""
+            if address.startswith("data.aws_iam_policy_document."):
+                sub = _referenced(res, address, stack)
+                if sub.why:
+                    missing.append(f"{address}: {sub.why}")
+                parts.append((sub.document.statements, True))
+            else:
+                missing.append(f"{name}[{i}]: {item.why}")
+        elif isinstance(item, Encoded):
+            tokens = hcl_tokens(expr) if expr is not None else []
+            source = iam.TokenSource(here, item.data, tokens) if tokens else iam.Source(here)
+            parts.append((iam.parse_document(item.data, source).statements, False))
+        elif isinstance(item, str):
+            first = line + 1 if line and item.count("\n") > 1 else line
+            doc = _text_document(item, here, first)
+            if doc is None:
+                missing.append(f"{name}[{i}]: not JSON that can be read statically")
+            else:
+                parts.append((doc.statements, False))
+        elif isinstance(item, dict):
+            parts.append((iam.parse_document(item, iam.Source(here)).statements, False))
+        else:
+            missing.append(f"{name}[{i}]: known only after apply")
+    return parts
+
+
+def _referenced(res: TfResource, address: str, stack: tuple[str, ...]) -> _Merged:
+    """Another policy document of the same module, merged in turn."""
+    empty = iam.Document((), res.location)
+    if not isinstance(res.node, HclNode):
+        return _Merged(empty, "not readable from a plan")
+    if address in stack or len(stack) > _MAX_MERGE_DEPTH:
+        return _Merged(empty, "it refers back to itself")
+    block = res.node.evaluator.scope.documents.get(address)
+    if block is None:
+        return _Merged(empty, "it is not declared in this module")
+    other = TfResource(
+        address=address,
+        type="aws_iam_policy_document",
+        mode="data",
+        location=Location(block.file, block.line, block.column, address),
+        scope=res.scope,
+        source=res.source,
+        node=HclNode(block, res.node.evaluator, address),
+    )
+    return _merged_document(other, (*stack, address))
+
+
+def _merged_document(res: TfResource, stack: tuple[str, ...]) -> _Merged:
+    """Terraform's semantics: source documents' statements first (in order), then the
+    document's own statements, then each override document in order; at each step a
+    statement with the Sid of an earlier one replaces it. Only done when a document lists
+    source or override documents, so a plain document costs nothing more."""
+    own = _policy_document_blocks(res)
+    node = res.node
+    if not (node.has(_SOURCES) or node.has(_OVERRIDES)):
+        return _Merged(own)
+    missing: list[str] = []
+    merged: list[tuple[iam.Statement, bool]] = []
+    for statements, borrowed in _part_documents(res, _SOURCES, stack, missing):
+        _merge_into(merged, statements, borrowed)
+    _merge_into(merged, own.statements, False)
+    for statements, borrowed in _part_documents(res, _OVERRIDES, stack, missing):
+        _merge_into(merged, statements, borrowed)
+    document = iam.Document(tuple(s for s, _ in merged), own.location, own.problems)
+    return _Merged(
+        document,
+        "; ".join(missing),
+        frozenset(i for i, (_, borrowed) in enumerate(merged) if borrowed),
+    )
+
+
 @adapter("data.aws_iam_policy_document")
 def policy_document(res: TfResource) -> Iterator[Resource]:
-    doc: iam.Document | None = None
     if isinstance(res.node, PlanNode):
         text = res.node.raw("json")
         if isinstance(text, str):
+            # Terraform has merged source and override documents into `json` already.
             doc = _text_document(text, res.location, 0)
-    if doc is None:
-        doc = _policy_document_blocks(res)
-    yield Policy(**res.common(), policy_kind="document", document=doc)
+            if doc is not None:
+                yield Policy(**res.common(), policy_kind="document", document=doc)
+                return
+    merged = _merged_document(res, (res.address,))
+    if merged.why:
+        yield Policy(
+            **res.common(),
+            policy_kind="document",
+            unresolved=f"a merged document cannot be read: {merged.why}",
+            partial=merged.document,
+            borrowed=merged.borrowed,
+        )
+        return
+    yield Policy(
+        **res.common(),
+        policy_kind="document",
+        document=merged.document,
+        borrowed=merged.borrowed,
+    )
 
 
 # ---- IAM resources -----------------------------------------------------------------------
@@ -414,10 +573,19 @@ def _dimensions(node: HclNode | PlanNode) -> dict[str, Value] | None:
 
 
 def _region(res: TfResource) -> Value:
-    """The region of the provider configuration the resource uses, where HCL tells it."""
+    """The region of the provider configuration the resource uses, where HCL or the
+    plan's configuration section tells it."""
     node = res.node
-    if not isinstance(node, HclNode):
-        return Value.absent()
+    if isinstance(node, PlanNode):
+        if node.region is None:
+            return Value.absent()
+        found = node.region.location
+        where = (
+            Location(found.file, found.line, 0, res.address)
+            if found is not None and found.line
+            else res.location
+        )
+        return node.region.at(where)
     wanted = node.reference("provider") if "provider" in node.block.attrs else ""
     if not wanted and "provider" in node.block.attrs:
         return Value.absent()

@@ -154,6 +154,9 @@ class Scope:
     variables: dict[str, Block] = field(default_factory=dict)
     locals: dict[str, Attr] = field(default_factory=dict)
     providers: list[Block] = field(default_factory=list)  # `provider` blocks (regions)
+    # `data "aws_iam_policy_document"` blocks by address, so that a document merging
+    # others (source/override_policy_documents) can read them.
+    documents: dict[str, Block] = field(default_factory=dict)
     _bounds: dict[str, Any] = field(default_factory=dict)
 
     def variable(self, name: str) -> Any:

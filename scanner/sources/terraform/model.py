@@ -62,11 +62,15 @@ class PlanNode:
         unknown: Any,
         references: dict[str, list[str]],
         location: Location,
+        region: Value | None = None,
     ) -> None:
         self.values = values if isinstance(values, dict) else {}
         self.unknown = unknown if isinstance(unknown, dict) else {}
         self.references = references
         self.location = location
+        # The region of the provider configuration the resource uses, from the plan's
+        # configuration section (None when the plan does not tell).
+        self.region = region
 
     def where(self, name: str) -> Location:
         return self.location
