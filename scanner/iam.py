@@ -507,6 +507,9 @@ def parse_text(text: str, where: Location, first_line: int = 0) -> Document:
         data = json.loads(text)
     except ValueError as exc:
         return Document((), where, ((f"the policy is not valid JSON: {exc}", where),))
+    if not isinstance(data, dict):
+        # JSON text of a number or string would lead straight back here.
+        return Document((), where, (("the policy document is not a JSON object", where),))
     tokens = json_tokens(text, first_line) if first_line else []
     source: Source = TokenSource(where, data, tokens) if tokens else Source(where)
     return parse_document(data, source)

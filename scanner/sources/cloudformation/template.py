@@ -204,6 +204,8 @@ class CfnTemplate:
             return Value.unresolved(f"mapping {map_name} is not declared", where)
         top_v = self.resolve(top, where, depth + 1)
         second_v = self.resolve(second, where, depth + 1)
+        if not _hashable(top_v.value) or not _hashable(second_v.value):
+            return Value.unresolved("Fn::FindInMap with a key that is not a name", where)
         top_keys = [top_v.value] if top_v.kind == "literal" else list(mapping)
         candidates: list[Any] = []
         for key in top_keys:
@@ -295,6 +297,10 @@ def combine_branches(branches: list[Value], what: str, where: Location | None) -
         top = max(n for n in numbers if n is not None)
         return Value.bound(top, f"largest branch of {what}", where, choices=choices)
     return Value.bound(None, f"one of the branches of {what}", where, choices=choices)
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _mapping(node: Any) -> dict:

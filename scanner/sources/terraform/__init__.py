@@ -180,6 +180,20 @@ def load_plan(source: SourceFile, inventory: Inventory) -> None:
         inventory.errors.append(InputError(source.display, "a plan must be a JSON object"))
         return
     inventory.files_scanned.append(source.display)
+    try:
+        _plan_facts(plan, source, inventory)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # Terraform writes these files; a shape it never writes is a damaged input.
+        inventory.errors.append(
+            InputError(
+                source.display,
+                "the plan does not have the structure of 'terraform show -json' output "
+                f"({type(exc).__name__}: {exc}); regenerate it with terraform show -json",
+            )
+        )
+
+
+def _plan_facts(plan: dict, source: SourceFile, inventory: Inventory) -> None:
     unknown_by_address: dict[str, dict] = {}
     for change in plan.get("resource_changes") or []:
         if isinstance(change, dict) and isinstance(change.get("change"), dict):
@@ -331,7 +345,8 @@ def _expression_references(expr: object) -> list[str]:
     inside it, in order."""
     if isinstance(expr, dict):
         if "references" in expr or "constant_value" in expr:
-            return list(expr.get("references") or [])
+            refs = expr.get("references")
+            return [ref for ref in refs if isinstance(ref, str)] if isinstance(refs, list) else []
         return [ref for inner in expr.values() for ref in _expression_references(inner)]
     if isinstance(expr, list):
         return [ref for inner in expr for ref in _expression_references(inner)]
