@@ -503,19 +503,18 @@ class GuardIndex:
         return self._policies.get((scope, address), [])
 
     def document(self, policy: Policy) -> iam.Document | None:
-        if policy.document is not None:
-            return policy.document
-        if policy.document_ref:
-            for doc in self.policies(policy.scope, policy.document_ref):
-                if doc.document is not None:
-                    return doc.document
-        return None
+        return self._resolved(policy.document, policy.scope, policy.document_ref)
 
     def trust(self, role: Role) -> iam.Document | None:
-        if role.trust is not None:
-            return role.trust
-        if role.trust_ref:
-            for doc in self.policies(role.scope, role.trust_ref):
+        return self._resolved(role.trust, role.scope, role.trust_ref)
+
+    def _resolved(self, own: iam.Document | None, scope: str, ref: str) -> iam.Document | None:
+        """A document written in place, or the first readable one its reference names
+        (a Terraform `aws_iam_policy_document`) in the same scope."""
+        if own is not None:
+            return own
+        if ref:
+            for doc in self.policies(scope, ref):
                 if doc.document is not None:
                     return doc.document
         return None

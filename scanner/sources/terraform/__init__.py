@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from costbreaker.inventory import InlineSkip, InputError, Inventory, Location, Value
@@ -242,29 +243,34 @@ def _walk_modules(module: dict):
             yield from _walk_modules(child)
 
 
-def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
-    """address → attribute → references, from the plan's configuration section."""
-    found: dict[str, dict[str, list[str]]] = {}
+def _configured_resources(configuration: object) -> Iterator[tuple[str, dict, bool]]:
+    """(address, resource, in a child module) for every resource of a plan's
+    configuration section, child modules' addresses prefixed with `module.NAME.`."""
 
-    def walk(module: object, prefix: str) -> None:
+    def walk(module: object, prefix: str) -> Iterator[tuple[str, dict, bool]]:
         if not isinstance(module, dict):
             return
         for resource in module.get("resources") or []:
-            if not isinstance(resource, dict):
-                continue
-            address = prefix + str(resource.get("address", ""))
-            expressions = resource.get("expressions") or {}
-            found[address] = {
-                name: _expression_references(expr)
-                for name, expr in expressions.items()
-                if isinstance(expr, dict | list)
-            }
+            if isinstance(resource, dict):
+                yield prefix + str(resource.get("address", "")), resource, bool(prefix)
         for name, call in (module.get("module_calls") or {}).items():
             if isinstance(call, dict):
-                walk(call.get("module"), f"{prefix}module.{name}.")
+                yield from walk(call.get("module"), f"{prefix}module.{name}.")
 
     if isinstance(configuration, dict):
-        walk(configuration.get("root_module"), "")
+        yield from walk(configuration.get("root_module"), "")
+
+
+def _references(configuration: object) -> dict[str, dict[str, list[str]]]:
+    """address → attribute → references, from the plan's configuration section."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for address, resource, _ in _configured_resources(configuration):
+        expressions = resource.get("expressions") or {}
+        found[address] = {
+            name: _expression_references(expr)
+            for name, expr in expressions.items()
+            if isinstance(expr, dict | list)
+        }
     return found
 
 
@@ -308,22 +314,10 @@ def _provider_regions(plan: dict, source: SourceFile) -> dict[str, Value]:
     if not by_key:
         return {}
     found: dict[str, Value] = {}
-
-    def walk(module: object, prefix: str) -> None:
-        if not isinstance(module, dict):
-            return
-        for resource in module.get("resources") or []:
-            if not isinstance(resource, dict):
-                continue
-            address = prefix + str(resource.get("address", ""))
-            key = resource.get("provider_config_key") or ("" if prefix else "aws")
-            if isinstance(key, str) and key in by_key:
-                found[address] = by_key[key]
-        for name, call in (module.get("module_calls") or {}).items():
-            if isinstance(call, dict):
-                walk(call.get("module"), f"{prefix}module.{name}.")
-
-    walk(configuration.get("root_module"), "")
+    for address, resource, in_child in _configured_resources(configuration):
+        key = resource.get("provider_config_key") or ("" if in_child else "aws")
+        if isinstance(key, str) and key in by_key:
+            found[address] = by_key[key]
     return found
 
 
