@@ -69,6 +69,17 @@ class Rule:
         )
 
 
+def scope_word(source: str, account: str = "account") -> str:
+    """What a scope is called in messages: template, module, plan or account. IAM is
+    account-wide, spend is per region, so rules choose the account's word."""
+    return {
+        "cloudformation": "template",
+        "terraform": "module",
+        "terraform-plan": "plan",
+        "account": account,
+    }.get(source, "scope")
+
+
 REGISTRY: dict[str, Rule] = {}
 
 

@@ -28,7 +28,7 @@ from costbreaker.guards import (
     guard_index,
 )
 from costbreaker.inventory import Inventory, Location, Resource
-from costbreaker.rules import rule
+from costbreaker.rules import rule, scope_word
 
 _POLICY_FACTS = (Policy, Role, LambdaFunction)
 
@@ -103,7 +103,7 @@ def cb201(inventory: Inventory, config: Config) -> Iterator[Finding]:
         more = f"; and {len(described) - 4} more" if len(described) > 4 else ""
         yield cb201.hit(
             first.fact,
-            f"No breaker policy in this {_scope_kind(first.fact.source)}, yet "
+            f"No breaker policy in this {scope_word(first.fact.source)}, yet "
             f"{'; '.join(described[:4])}{more}. Nothing here can deny provisioning, scale-out "
             "or model calls when a loop runs away.",
             evidence={
@@ -112,15 +112,6 @@ def cb201(inventory: Inventory, config: Config) -> Iterator[Finding]:
                 ]
             },
         )
-
-
-def _scope_kind(source: str) -> str:
-    return {
-        "cloudformation": "template",
-        "terraform": "module",
-        "terraform-plan": "plan",
-        "account": "account",
-    }.get(source, "scope")
 
 
 # ---- CB202 ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from costbreaker.inventory import (
     as_number,
     repr_value,
 )
-from costbreaker.rules import rule
+from costbreaker.rules import rule, scope_word
 from costbreaker.rules.burn import Part, burn_rates, maximum_attribute
 
 
@@ -502,6 +502,7 @@ ceilings:
 def cb107(inventory: Inventory, config: Config) -> Iterator[Finding]:
     limit = float(config.ceiling("max_hourly_usd"))
     for stack in burn_rates(inventory):
+        word = scope_word(stack.source, "account region")  # spend is per region
         rate = stack.rate
         known = stack.known_usd
         if rate == "unbounded":
@@ -509,7 +510,7 @@ def cb107(inventory: Inventory, config: Config) -> Iterator[Finding]:
             names = ", ".join(p.fact.address for p in stack.unbounded[:5])
             more = _more(len(stack.unbounded), 5)
             message = (
-                f"The worst-case burn rate of this {_scope_word(stack.source)} is unbounded: "
+                f"The worst-case burn rate of this {word} is unbounded: "
                 f"{names}{more} can scale without a finite ceiling ({lead.fact.address}: "
                 f"{lead.unbounded_why})."
             )
@@ -521,7 +522,7 @@ def cb107(inventory: Inventory, config: Config) -> Iterator[Finding]:
             names = ", ".join(p.fact.address for p in stack.unpriced[:5])
             more = _more(len(stack.unpriced), 5)
             message = (
-                f"The worst-case burn rate of this {_scope_word(stack.source)} is unknown: "
+                f"The worst-case burn rate of this {word} is unknown: "
                 f"the unit price of {names}{more} cannot be known ({lead.fact.address}: "
                 f"{lead.price.what}), so it cannot be shown to stay within the limit of "
                 f"${limit:,.2f}/h (ceilings.max_hourly_usd)."
@@ -542,7 +543,7 @@ def cb107(inventory: Inventory, config: Config) -> Iterator[Finding]:
                 rate = known  # at least this much
                 unknown += "."
             message = (
-                f"The worst-case burn rate of this {_scope_word(stack.source)} is "
+                f"The worst-case burn rate of this {word} is "
                 f"{'at least ' if stack.unpriced else ''}${known:,.2f}/h, above the limit of "
                 f"${limit:,.2f}/h (ceilings.max_hourly_usd): {shown}.{unknown}"
             )
@@ -565,17 +566,8 @@ def cb107(inventory: Inventory, config: Config) -> Iterator[Finding]:
             },
         )
         finding.resource = stack.scope
-        finding.resource_type = _scope_word(stack.source)
+        finding.resource_type = word
         yield finding
-
-
-def _scope_word(source: str) -> str:
-    return {
-        "cloudformation": "template",
-        "terraform": "module",
-        "terraform-plan": "plan",
-        "account": "account region",
-    }.get(source, "scope")
 
 
 def _region(meta: dict) -> str:
