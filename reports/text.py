@@ -35,17 +35,14 @@ def render(result: ScanResult, colour: bool | None = None) -> str:
         loc = finding.location
         where = str(loc) if loc.file else (loc.address or "")
         severity = finding.severity
-        tag = f"[{severity}]"
-        if colour:
+        tag = "[suppressed]" if finding.suppression else f"[{severity}]"
+        if colour and not finding.suppression:
             tag = f"{_COLOURS.get(severity, '')}{tag}{_RESET}"
-        head = f"{where}: {finding.rule_id} {tag} {finding.message}"
+        lines.append(f"{where}: {finding.rule_id} {tag} {finding.message}")
         if finding.suppression:
             sup = finding.suppression
-            head = f"{where}: {finding.rule_id} [suppressed] {finding.message}"
-            lines.append(head)
             lines.append(f"    suppressed ({sup.kind}): {sup.reason}")
         else:
-            lines.append(head)
             rate = burn_rate_text(finding)
             if rate:
                 lines.append(f"    worst-case burn rate: {rate}")
